@@ -1,0 +1,101 @@
+"""Settings from the environment and an optional .env file, built once in main() and passed down."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, FilePath, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+
+
+class Settings(BaseSettings):
+    """Vendor settings under the seed specs' own names; server options prefixed JOBCTL_."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="JOBCTL_",
+        env_file=".env",
+        env_ignore_empty=True,
+        extra="ignore",
+        validate_by_name=True,
+        validate_by_alias=True,
+    )
+
+    # Vendor variables keep the seed specs' names, without the JOBCTL_ prefix.
+    commvault_base_url: str | None = Field(
+        default=None,
+        validation_alias="COMMVAULT_BASE_URL",
+        description="Commvault API root, e.g. https://cs.example.com/commandcenter/api",
+    )
+    commvault_webserver: str | None = Field(
+        default=None,
+        validation_alias="COMMVAULT_WEBSERVER",
+        description="Commvault web server host, giving https://<host>/webconsole/api",
+    )
+    commvault_api_key: SecretStr | None = Field(
+        default=None, validation_alias="COMMVAULT_API_KEY", description="Commvault Authtoken, e.g. 'QSDK ...'"
+    )
+    commvault_username: str | None = Field(
+        default=None, validation_alias="COMMVAULT_USERNAME", description="Commvault user, logged in with POST /Login"
+    )
+    commvault_password: SecretStr | None = Field(
+        default=None, validation_alias="COMMVAULT_PASSWORD", description="Password of COMMVAULT_USERNAME"
+    )
+    commvault_verify_tls: bool | FilePath = Field(
+        default=True, validation_alias="COMMVAULT_VERIFY_TLS", description="true, false, or the path of a CA bundle"
+    )
+    qovery_api_key: SecretStr | None = Field(
+        default=None, validation_alias="QOVERY_API_KEY", description="Qovery API token (qov_...) or a JWT"
+    )
+    qovery_base_url: str = Field(
+        default="https://api.qovery.com", validation_alias="QOVERY_BASE_URL", description="Qovery API root"
+    )
+
+    connect_timeout: float = Field(default=5.0, gt=0, description="Seconds to open a connection to a vendor")
+    read_timeout: float = Field(default=30.0, gt=0, description="Seconds to wait for a vendor's answer")
+    retries: int = Field(default=2, ge=0, le=10, description="Retries of a request that may safely be sent again")
+    retry_backoff: float = Field(default=0.5, ge=0, description="First retry delay in seconds, doubled each retry")
+    retry_backoff_max: float = Field(default=8.0, ge=0, description="Longest retry delay in seconds")
+    retry_after_max: float = Field(
+        default=30.0, ge=0, description="Longest Retry-After a vendor may impose, in seconds"
+    )
+    log_level: LogLevel = Field(default="INFO", description="Log level (logs go to stderr)")
+
+    @field_validator("commvault_base_url", "qovery_base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must start with https:// or http://")
+        return value.rstrip("/")
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @property
+    def commvault_api_root(self) -> str | None:
+        if self.commvault_base_url:
+            return self.commvault_base_url
+        if self.commvault_webserver:
+            return f"https://{self.commvault_webserver.strip('/')}/webconsole/api"
+        return None
+
+    def commvault_missing(self) -> list[str]:
+        """The variables still to set before the Commvault tools can work."""
+        missing: list[str] = []
+        if self.commvault_api_root is None:
+            missing.append("COMMVAULT_BASE_URL (or COMMVAULT_WEBSERVER)")
+        if self.commvault_api_key is None:
+            if self.commvault_username and not self.commvault_password:
+                missing.append("COMMVAULT_PASSWORD")
+            elif not self.commvault_username:
+                missing.append("COMMVAULT_API_KEY (or COMMVAULT_USERNAME and COMMVAULT_PASSWORD)")
+        return missing
+
+    def qovery_missing(self) -> list[str]:
+        """The variables still to set before the Qovery tools can work."""
+        return [] if self.qovery_api_key else ["QOVERY_API_KEY"]

@@ -1,0 +1,98 @@
+"""One exception tree for everything an agent may be told went wrong.
+
+JobctlError                      the message is one line, safe to show an agent
+ ├── ConfigError                 a vendor is not configured, or a setting is wrong
+ ├── InputError                  arguments refused before any request was sent
+ └── VendorError                 the vendor call failed (vendor, operation)
+      ├── VendorUnavailableError the vendor could not be reached, after retries
+      ├── OutcomeUnknownError    a write may have reached the vendor; never resent
+      └── VendorAPIError         the vendor answered with an error (status, detail)
+           ├── AuthError         401, 403, or a refused login
+           ├── NotFoundError     404, or an empty answer for one id
+           ├── ConflictError     409: the job is busy or already in that state
+           ├── RateLimitError    429 (retry_after)
+           └── ServerError       5xx
+"""
+
+from __future__ import annotations
+
+
+class JobctlError(Exception):
+    """Base of every error this server reports to an agent as a tool error."""
+
+
+class ConfigError(JobctlError):
+    """The server's configuration does not allow this call."""
+
+
+class InputError(JobctlError):
+    """The arguments were refused before anything was sent to a vendor."""
+
+
+class VendorError(JobctlError):
+    """A vendor call failed; the message names the vendor and the operation."""
+
+    def __init__(self, vendor: str, operation: str, message: str) -> None:
+        self.vendor = vendor
+        self.operation = operation
+        super().__init__(f"{vendor} {operation} failed: {message}")
+
+
+class VendorUnavailableError(VendorError):
+    """No answer from the vendor (connection refused, timeout) after every allowed attempt."""
+
+
+class OutcomeUnknownError(VendorError):
+    """A request that changes state may have reached the vendor, but no answer came back."""
+
+
+class VendorAPIError(VendorError):
+    """The vendor answered with an error status, or with an error inside a 2xx body."""
+
+    def __init__(self, vendor: str, operation: str, status: int, detail: str, hint: str = "") -> None:
+        self.status = status
+        self.detail = detail
+        # Commvault reports many failures inside HTTP 200 answers: then the status says nothing.
+        message = detail if status < 300 else f"HTTP {status}: {detail}" if detail else f"HTTP {status}"
+        super().__init__(vendor, operation, f"{message}. {hint}" if hint else message)
+
+
+class AuthError(VendorAPIError):
+    """The vendor refused the credentials or their permissions."""
+
+
+class NotFoundError(VendorAPIError):
+    """The vendor has no such job."""
+
+
+class ConflictError(VendorAPIError):
+    """The vendor refused the action in the job's current state."""
+
+
+class RateLimitError(VendorAPIError):
+    """The vendor asked us to slow down."""
+
+    def __init__(
+        self, vendor: str, operation: str, status: int, detail: str, hint: str = "", retry_after: float | None = None
+    ) -> None:
+        self.retry_after = retry_after
+        super().__init__(vendor, operation, status, detail, hint)
+
+
+class ServerError(VendorAPIError):
+    """The vendor failed on its side."""
+
+
+def status_error_class(status: int) -> type[VendorAPIError]:
+    """The error class for an HTTP status the vendor answered with."""
+    if status in (401, 403):
+        return AuthError
+    if status == 404:
+        return NotFoundError
+    if status == 409:
+        return ConflictError
+    if status == 429:
+        return RateLimitError
+    if status >= 500:
+        return ServerError
+    return VendorAPIError
