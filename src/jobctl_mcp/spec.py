@@ -1,0 +1,63 @@
+"""What a tool is, as plain data: one row per tool in each vendor's table. No MCP imports here."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+from jobctl_mcp.client import Route
+
+Vendor = Literal["commvault", "qovery"]
+
+ClientT = TypeVar("ClientT")
+InputT = TypeVar("InputT", bound="ToolInput")
+OutputT = TypeVar("OutputT", bound=BaseModel)
+
+
+class ToolInput(BaseModel):
+    """Arguments of a tool. Unknown names are refused, so a misspelt argument is never silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ToolOutput(BaseModel):
+    """What a tool returns to the agent: compact, typed, and published as its outputSchema."""
+
+    model_config = ConfigDict(frozen=True)
+
+
+@dataclass(frozen=True)
+class Hints:
+    """The behaviour a tool declares; every field is required so that no row can omit one."""
+
+    read_only: bool
+    destructive: bool
+    idempotent: bool
+
+    def __post_init__(self) -> None:
+        if self.read_only and (self.destructive or not self.idempotent):
+            raise ValueError("a read-only tool is idempotent and not destructive")
+
+
+READ = Hints(read_only=True, destructive=False, idempotent=True)
+
+
+@dataclass(frozen=True)
+class ToolSpec(Generic[ClientT, InputT, OutputT]):
+    """One tool: its agent-facing text, its declared behaviour, the vendor call it makes, its types."""
+
+    name: str
+    vendor: Vendor
+    title: str
+    description: str
+    hints: Hints
+    route: Route
+    input: type[InputT]
+    output: type[OutputT]
+    run: Callable[[ClientT, InputT], Awaitable[OutputT]]
+
+
+AnySpec = ToolSpec[Any, Any, Any]
