@@ -1,0 +1,517 @@
+"""Commvault: the client (Authtoken, POST /Login with one re-login on 401, errors inside HTTP 200 answers),
+compact job models, and the seven Commvault tools."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import platform
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal, Self
+
+import anyio
+import httpx2
+from pydantic import Field, SecretStr, model_validator
+
+from jobctl_mcp.client import RetryPolicy, Route, VendorClient, json_list, json_object, plain_text, vendor_message
+from jobctl_mcp.errors import AuthError, JobctlError, NotFoundError, VendorAPIError
+from jobctl_mcp.spec import READ, AnySpec, Hints, ToolInput, ToolOutput, ToolSpec
+
+log = logging.getLogger(__name__)
+
+LOGIN = Route("POST", "/Login")
+CREATE_TASK = Route("POST", "/CreateTask")
+LIST_JOBS = Route("GET", "/Job")
+GET_JOB = Route("GET", "/Job/{jobId}")
+KILL = Route("POST", "/Job/{jobId}/action/kill")
+# The seeds' /action/suspend does not exist: Commvault suspends with /action/pause (commvault.md §3).
+PAUSE = Route("POST", "/Job/{jobId}/action/pause")
+RESUME = Route("POST", "/Job/{jobId}/action/resume")
+
+_TOKEN_PREFIXES = ("QSDK ", "SAML ", "Bearer ")
+_TAG = re.compile(r"<[^>]+>")
+_IMMEDIATE = {"initiatedFrom": 2, "taskType": 1, "policyType": 0, "taskFlags": {"disabled": False}}
+_BACKUP, _RESTORE = 2, 3  # subTaskType values (commvault.md §4.1)
+
+
+def body_error(data: Any) -> str | None:
+    """The failure Commvault reported inside a 2xx answer, if any (commvault.md §4.4)."""
+    body = json_object(data)
+    code = body.get("errorCode")
+    if isinstance(code, int) and code != 0:
+        return vendor_message(body) or f"error code {code}"
+    for key in ("errList", "errorList", "errors"):
+        if body.get(key):
+            return vendor_message(body[key]) or f"{key} was not empty"
+    nested = body.get("error")
+    return body_error(nested) if isinstance(nested, dict) else None
+
+
+def _iso(seconds: Any) -> str | None:
+    # Commvault times are Unix seconds; 0 means "not yet".
+    if not isinstance(seconds, int | float) or seconds <= 0:
+        return None
+    return datetime.fromtimestamp(seconds, UTC).isoformat().replace("+00:00", "Z")
+
+
+def _text(value: Any) -> str | None:
+    # Pending and failure reasons often carry HTML markup from the CommCell console.
+    return plain_text(_TAG.sub(" ", value)) or None if isinstance(value, str) else None
+
+
+class Job(ToolOutput):
+    """A compact Commvault job summary."""
+
+    jobId: int
+    status: str
+    jobType: str | None = None
+    client: str | None = None
+    clientId: int | None = None
+    subclient: str | None = None
+    subclientId: int | None = None
+    backupLevel: str | None = None
+    percentComplete: float | None = None
+    startTime: str | None = Field(default=None, description="ISO 8601, UTC")
+    endTime: str | None = Field(default=None, description="ISO 8601, UTC; null while the job is active")
+    phase: str | None = None
+    reason: str | None = Field(default=None, description="Why the job waits or failed, as Commvault says")
+
+    @classmethod
+    def from_summary(cls, summary: dict[str, Any]) -> Self:
+        source = json_object(summary.get("subclient"))
+        return cls(
+            jobId=summary["jobId"],
+            status=summary.get("status") or summary.get("localizedStatus") or "Unknown",
+            jobType=summary.get("jobType") or summary.get("localizedOperationName") or None,
+            client=source.get("clientName") or summary.get("destClientName") or None,
+            clientId=source.get("clientId"),
+            subclient=source.get("subclientName") or summary.get("subclientName") or None,
+            subclientId=source.get("subclientId"),
+            backupLevel=summary.get("backupLevelName") or None,
+            percentComplete=summary.get("percentComplete"),
+            startTime=_iso(summary.get("jobStartTime")),
+            endTime=_iso(summary.get("jobEndTime")),
+            phase=_text(summary.get("currentPhaseName")),
+            reason=_text(summary.get("pendingReason")),
+        )
+
+
+class JobDetails(Job):
+    raw: dict[str, Any] | None = Field(default=None, description="Commvault's full jobSummary, when raw=true")
+
+
+class JobList(ToolOutput):
+    total: int = Field(description="Jobs matching the filters, before paging")
+    offset: int
+    nextOffset: int | None = Field(description="Offset of the next page; null on the last page")
+    jobs: list[Job]
+
+
+class JobAction(ToolOutput):
+    jobId: int
+    action: Literal["kill", "suspend", "resume"]
+    status: str | None = Field(description="The job's status read right after the request; null if unreadable")
+
+
+class TaskStarted(ToolOutput):
+    taskId: int
+    jobIds: list[int] = Field(description="Jobs the task started; follow them with commvault-get-job-details")
+
+
+class CommvaultClient(VendorClient):
+    vendor = "Commvault"
+
+    def __init__(
+        self,
+        http: httpx2.AsyncClient,
+        policy: RetryPolicy,
+        *,
+        api_key: SecretStr | None = None,
+        username: str | None = None,
+        password: SecretStr | None = None,
+    ) -> None:
+        super().__init__(http, policy)
+        self._token = _with_prefix(api_key.get_secret_value()) if api_key else None
+        self._login = (username, password) if api_key is None and username and password else None
+        self._login_lock = anyio.Lock()
+
+    async def auth_headers(self) -> dict[str, str]:
+        if self._token is None:
+            async with self._login_lock:
+                if self._token is None:
+                    self._token = await self._log_in()
+        return {"Authtoken": self._token}
+
+    async def reauthenticate(self, rejected: Mapping[str, str]) -> bool:
+        if self._login is None:
+            return False  # an API key cannot be renewed here
+        async with self._login_lock:
+            # Another call may have logged in again already; only drop the token that was refused.
+            if self._token == rejected.get("Authtoken"):
+                self._token = None
+        return True
+
+    def hint(self, status: int) -> str:
+        if status == 401:
+            if self._login:
+                return "The session was refused after a fresh login: check COMMVAULT_USERNAME's rights."
+            return "The Authtoken was refused (expired or invalid): set a fresh COMMVAULT_API_KEY."
+        if status == 404:
+            return "Check the job id with commvault-list-jobs."
+        return super().hint(status)
+
+    async def _log_in(self) -> str:
+        assert self._login is not None, "no API key and no login configured"
+        username, password = self._login
+        body = {
+            "mode": 4,
+            "username": username,
+            "password": base64.b64encode(password.get_secret_value().encode()).decode(),
+            "deviceId": f"jobctl-mcp@{platform.node()}",
+            "clientType": 30,
+        }
+        # A login creates a session and nothing else: resending it after a timeout is harmless.
+        data = json_object(await self.request("login", LOGIN, json=body, idempotent=True, authenticate=False))
+        token = data.get("token")
+        if not isinstance(token, str) or not token:
+            reason = vendor_message(data.get("errList")) or "no token in the answer"
+            if data.get("isAccountLocked"):
+                reason += f" (account locked for {data.get('remainingLockTime', '?')}s)"
+            raise AuthError(self.vendor, "login", 200, reason, "Check COMMVAULT_USERNAME and COMMVAULT_PASSWORD.")
+        log.info("Commvault: logged in as %s", username)
+        return _with_prefix(token)
+
+    async def call(self, operation: str, route: Route, **kwargs: Any) -> dict[str, Any]:
+        """A request whose answer must be a JSON object without an error inside."""
+        data = await self.request(operation, route, **kwargs)
+        if (error := body_error(data)) is not None:
+            raise VendorAPIError(self.vendor, operation, 200, error, _ACTION_HINTS.get(route, ""))
+        return json_object(data)
+
+    async def list_jobs(self, query: dict[str, str | int], limit: int, offset: int) -> JobList:
+        # The docs list limit and offset as headers, the official MCP server sends query parameters: send both.
+        paging = {"limit": str(limit), "offset": str(offset)}
+        data = await self.call("list jobs", LIST_JOBS, params={**query, **paging}, headers=paging)
+        jobs = [Job.from_summary(s) for s in _summaries(data)]
+        total = int(data.get("totalRecordsWithoutPaging") or 0)
+        more = offset + limit < total
+        return JobList(total=total, offset=offset, nextOffset=offset + limit if more else None, jobs=jobs)
+
+    async def get_job(self, job_id: int) -> JobDetails:
+        operation = f"get job {job_id}"
+        data = await self.call(operation, GET_JOB, path={"jobId": job_id})
+        summaries = _summaries(data)
+        if not summaries:
+            # Commvault answers an unknown id with an empty list (commvault.md §4.3).
+            raise NotFoundError(
+                self.vendor, operation, 200, f"no job {job_id}", "A job started seconds ago may not be listed yet."
+            )
+        return JobDetails.from_summary(summaries[0]).model_copy(update={"raw": summaries[0]})
+
+    async def job_action(self, job_id: int, route: Route, action: str) -> None:
+        await self.call(f"{action} job {job_id}", route, path={"jobId": job_id})
+
+    async def create_task(self, operation: str, body: dict[str, Any]) -> TaskStarted:
+        data = await self.call(operation, CREATE_TASK, json=body)
+        if not isinstance(data.get("taskId"), int):
+            raise VendorAPIError(self.vendor, operation, 200, "the answer has no taskId")
+        # jobIds arrive as strings; scheduled tasks return only a taskId (commvault.md §4.1).
+        job_ids = [int(j) for j in json_list(data.get("jobIds")) if str(j).isdigit()]
+        return TaskStarted(taskId=data["taskId"], jobIds=job_ids)
+
+
+_ACTION_HINTS = {
+    KILL: "Read the job with commvault-get-job-details: only active jobs can be killed.",
+    PAUSE: "Read the job with commvault-get-job-details: only active, preemptible jobs can be suspended.",
+    RESUME: "Read the job with commvault-get-job-details: only Suspended jobs can be resumed.",
+    CREATE_TASK: "Check the subclient and client ids or names.",
+}
+
+
+def _with_prefix(token: str) -> str:
+    # Commvault tokens carry their scheme ("QSDK ..."); a bare one is a QSDK token (cvpysdk does the same).
+    return token if token.startswith(_TOKEN_PREFIXES) else f"QSDK {token}"
+
+
+def _summaries(data: dict[str, Any]) -> list[dict[str, Any]]:
+    # isVisible false marks internal jobs the CommCell console hides too.
+    summaries = [json_object(json_object(entry).get("jobSummary")) for entry in json_list(data.get("jobs"))]
+    return [s for s in summaries if "jobId" in s and s.get("isVisible", True) is not False]
+
+
+# ---- tool inputs -------------------------------------------------------------------------------
+
+JobId = Annotated[int, Field(gt=0, description="Commvault job id, an integer such as 9669")]
+EntityId = Annotated[int, Field(gt=0)]
+Name = Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class JobIdInput(ToolInput):
+    jobId: JobId
+
+
+class JobDetailsInput(JobIdInput):
+    raw: bool = Field(default=False, description="Also return Commvault's full jobSummary")
+
+
+class ListJobsInput(ToolInput):
+    clientId: EntityId | None = Field(default=None, description="Only jobs of this client")
+    jobFilter: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_, ]{1,200}$",
+        description="Job types, comma-separated (Backup, Restore, ...); 'All' for every type. "
+        "Omitted: backup jobs only, as Commvault does",
+    )
+    jobCategory: Literal["Active", "Finished", "All"] = Field(default="All", description="Active, Finished or All jobs")
+    lookupTime: int | None = Field(
+        default=None, ge=1, le=87600, description="Hours back to look for finished jobs (Commvault's default: a year)"
+    )
+    limit: int = Field(default=20, ge=1, le=500, description="Jobs per page")
+    offset: int = Field(default=0, ge=0, description="Jobs to skip, for the next page")
+
+
+def _task_body(body: dict[str, Any], sub_task_type: int, kind: str) -> dict[str, Any]:
+    subtasks = json_object(body.get("taskInfo")).get("subTasks")
+    if not isinstance(subtasks, list) or not subtasks:
+        raise ValueError("body must be a CreateTask request: {'taskInfo': {'associations': [...], 'subTasks': [...]}}")
+    types = {json_object(json_object(s).get("subTask")).get("subTaskType") for s in subtasks}  # pyright: ignore[reportUnknownVariableType]
+    if types != {sub_task_type}:
+        raise ValueError(f"body must only hold {kind} subtasks (subTask.subTaskType {sub_task_type})")
+    return body
+
+
+class RunBackupInput(ToolInput):
+    subclientId: EntityId | None = Field(default=None, description="The subclient to back up (use this or body)")
+    backupLevel: Literal["Full", "Incremental", "Differential", "Synthetic_full"] = "Incremental"
+    clientName: Name | None = Field(default=None, description="The subclient's client, to help Commvault resolve it")
+    backupsetName: Name | None = Field(default=None, description="The subclient's backup set")
+    body: dict[str, Any] | None = Field(
+        default=None,
+        description="A full CreateTask backup request {'taskInfo': ...}, sent as given (instead of subclientId)",
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Self:
+        if (self.body is None) == (self.subclientId is None):
+            raise ValueError("give either subclientId or body")
+        if self.body is not None:
+            _task_body(self.body, _BACKUP, "backup")
+        return self
+
+    def task(self) -> dict[str, Any]:
+        if self.body is not None:
+            return self.body
+        association = {"subclientId": self.subclientId, "_type_": "SUBCLIENT_ENTITY"}
+        association |= {k: v for k, v in (("clientName", self.clientName), ("backupsetName", self.backupsetName)) if v}
+        options: dict[str, Any] = {"backupLevel": self.backupLevel.upper()}
+        if self.backupLevel == "Synthetic_full":
+            options |= {"runIncrementalBackup": False, "incLevel": "BEFORE_SYNTH"}
+        subtask = {"subTaskType": _BACKUP, "operationType": 2}
+        return _task_info(association, subtask, {"backupOpts": options, "commonOpts": _COMMON_OPTS})
+
+
+class RunRestoreInput(ToolInput):
+    clientId: EntityId | None = Field(
+        default=None, description="Source client id (with subclientId and paths, or use body)"
+    )
+    clientName: Name | None = Field(default=None, description="Source client name")
+    subclientId: EntityId | None = Field(default=None, description="Source subclient id")
+    backupsetId: EntityId | None = None
+    instanceId: EntityId | None = None
+    applicationId: int = Field(default=33, description="33 Windows file system, 29 Unix/Linux file system")
+    paths: list[Annotated[str, Field(min_length=1, max_length=4096)]] | None = Field(
+        default=None, min_length=1, max_length=1000, description="Files or folders to restore, as backed up"
+    )
+    destinationClient: Name | None = Field(default=None, description="Client to restore to; default: the source client")
+    inPlace: bool = Field(
+        default=False, description="Restore to the original paths (overwrites there when overwrite=true)"
+    )
+    destinationPath: Annotated[str, Field(min_length=1, max_length=4096)] | None = Field(
+        default=None, description="Folder to restore into, when not in place"
+    )
+    overwrite: bool = Field(default=False, description="Overwrite existing files unconditionally")
+    body: dict[str, Any] | None = Field(default=None, description="A full CreateTask restore request, sent as given")
+
+    @model_validator(mode="after")
+    def _complete(self) -> Self:
+        typed = self.clientId is not None or self.subclientId is not None or self.paths is not None
+        if self.body is not None:
+            if typed:
+                raise ValueError("give either body or clientId, subclientId and paths, not both")
+            _task_body(self.body, _RESTORE, "restore")
+            return self
+        if self.clientId is None or self.subclientId is None or not self.paths:
+            raise ValueError("give clientId, subclientId and paths (or a full body)")
+        if self.inPlace == (self.destinationPath is not None):
+            raise ValueError("give either inPlace=true or a destinationPath")
+        return self
+
+    def task(self) -> dict[str, Any]:
+        if self.body is not None:
+            return self.body
+        ids = {"clientId": self.clientId, "clientName": self.clientName, "subclientId": self.subclientId}
+        ids |= {"backupsetId": self.backupsetId, "instanceId": self.instanceId}
+        association = {k: v for k, v in ids.items() if v is not None}
+        association |= {"applicationId": self.applicationId, "_type_": "SUBCLIENT_ENTITY"}
+        source = {"clientName": self.clientName} if self.clientName else {"clientId": self.clientId}
+        target = {"clientName": self.destinationClient} if self.destinationClient else source
+        destination: dict[str, Any] = {"inPlace": self.inPlace, "destClient": target}
+        if self.destinationPath is not None:
+            destination["destPath"] = [self.destinationPath]
+        restore = {
+            "browseOption": {"backupset": source, "timeRange": {}},
+            "commonOptions": {"unconditionalOverwrite": self.overwrite, "restoreACLs": True},
+            "destination": destination,
+            "fileOption": {"sourceItem": list(self.paths or []), "browseFilters": []},
+        }
+        subtask = {"subTaskType": _RESTORE, "operationType": 1001}
+        return _task_info(association, subtask, {"restoreOptions": restore, "commonOpts": _COMMON_OPTS})
+
+
+_COMMON_OPTS = {"jobDescription": "Started by jobctl-mcp"}
+
+
+def _task_info(association: dict[str, Any], subtask: dict[str, int], options: dict[str, Any]) -> dict[str, Any]:
+    step = {"subTaskOperation": 1, "subTask": subtask, "options": options}
+    return {"taskInfo": {"associations": [association], "task": _IMMEDIATE, "subTasks": [step]}}
+
+
+# ---- tools -------------------------------------------------------------------------------------
+
+
+async def run_backup(client: CommvaultClient, args: RunBackupInput) -> TaskStarted:
+    return await client.create_task("run backup", args.task())
+
+
+async def list_jobs(client: CommvaultClient, args: ListJobsInput) -> JobList:
+    query: dict[str, str | int] = {"jobCategory": args.jobCategory}
+    if args.clientId is not None:
+        query["clientId"] = args.clientId
+    if args.jobFilter is not None:
+        # An empty jobFilter asks for every job type; without one Commvault lists backups only.
+        query["jobFilter"] = "" if args.jobFilter.strip().lower() == "all" else args.jobFilter
+    if args.lookupTime is not None:
+        query["completedJobLookupTime"] = args.lookupTime * 3600  # Commvault wants seconds
+    return await client.list_jobs(query, args.limit, args.offset)
+
+
+async def get_job_details(client: CommvaultClient, args: JobDetailsInput) -> JobDetails:
+    job = await client.get_job(args.jobId)
+    return job if args.raw else job.model_copy(update={"raw": None})
+
+
+def _action(route: Route, action: Literal["kill", "suspend", "resume"]) -> Any:
+    async def act(client: CommvaultClient, args: JobIdInput) -> JobAction:
+        await client.job_action(args.jobId, route, action)
+        # Commvault only records the request; re-read so the agent sees where the job went.
+        # The action succeeded whatever happens here, so a failed read must not look like a failure.
+        try:
+            status = (await client.get_job(args.jobId)).status
+        except JobctlError as exc:
+            log.warning(
+                "Commvault: %s of job %s accepted, but the job could not be re-read: %s", action, args.jobId, exc
+            )
+            status = None
+        return JobAction(jobId=args.jobId, action=action, status=status)
+
+    return act
+
+
+async def run_restore(client: CommvaultClient, args: RunRestoreInput) -> TaskStarted:
+    return await client.create_task("run restore", args.task())
+
+
+_WRITE = Hints(read_only=False, destructive=False, idempotent=False)
+_DESTRUCTIVE = Hints(read_only=False, destructive=True, idempotent=False)
+
+COMMVAULT_TOOLS: tuple[AnySpec, ...] = (
+    ToolSpec(
+        name="commvault-run-backup-job",
+        vendor="commvault",
+        title="Commvault: run a backup job",
+        description="Commvault: start a backup of one subclient now. Give subclientId (backupLevel defaults to "
+        "Incremental) or a full CreateTask backup request as body. Returns taskId and jobIds; follow a job with "
+        "commvault-get-job-details. Each call starts another backup.",
+        hints=_WRITE,
+        route=CREATE_TASK,
+        input=RunBackupInput,
+        output=TaskStarted,
+        run=run_backup,
+    ),
+    ToolSpec(
+        name="commvault-list-jobs",
+        vendor="commvault",
+        title="Commvault: list jobs",
+        description="Commvault: list jobs, newest first, as compact summaries with the total count. Filter by "
+        "clientId, job types (jobFilter; omitted = backup jobs only), jobCategory (Active, Finished, All) and "
+        "lookupTime (hours back for finished jobs); page with limit and offset.",
+        hints=READ,
+        route=LIST_JOBS,
+        input=ListJobsInput,
+        output=JobList,
+        run=list_jobs,
+    ),
+    ToolSpec(
+        name="commvault-get-job-details",
+        vendor="commvault",
+        title="Commvault: get job details",
+        description="Commvault: read one job's status, progress, phase, start and end times, and why it waits or "
+        "failed. raw=true adds Commvault's full job summary.",
+        hints=READ,
+        route=GET_JOB,
+        input=JobDetailsInput,
+        output=JobDetails,
+        run=get_job_details,
+    ),
+    ToolSpec(
+        name="commvault-kill-running-job",
+        vendor="commvault",
+        title="Commvault: kill a running job",
+        description="Commvault: kill an active job (Running, Waiting, Pending, Queued or Suspended). It ends as "
+        "Killed and cannot be resumed; a killed backup must be started again. Returns the job's status read right "
+        "after the request (usually Kill Pending).",
+        hints=_DESTRUCTIVE,
+        route=KILL,
+        input=JobIdInput,
+        output=JobAction,
+        run=_action(KILL, "kill"),
+    ),
+    ToolSpec(
+        name="commvault-resume-suspended-job",
+        vendor="commvault",
+        title="Commvault: resume a suspended job",
+        description="Commvault: resume a Suspended job. Returns the job's status read right after the request.",
+        hints=_WRITE,
+        route=RESUME,
+        input=JobIdInput,
+        output=JobAction,
+        run=_action(RESUME, "resume"),
+    ),
+    ToolSpec(
+        name="commvault-suspend-running-job",
+        vendor="commvault",
+        title="Commvault: suspend a running job",
+        description="Commvault: suspend (pause) an active job; resume it later with commvault-resume-suspended-job. "
+        "Returns the job's status read right after the request (usually Suspend Pending).",
+        hints=_WRITE,
+        route=PAUSE,
+        input=JobIdInput,
+        output=JobAction,
+        run=_action(PAUSE, "suspend"),
+    ),
+    ToolSpec(
+        name="commvault-run-restore-job",
+        vendor="commvault",
+        title="Commvault: run a restore job",
+        description="Commvault: restore files from a file-system backup, into destinationPath (on destinationClient, "
+        "default the source client) or in place (inPlace=true, which overwrites data when overwrite=true). Give "
+        "clientId, subclientId and paths, or a full CreateTask restore request as body. Returns taskId and jobIds.",
+        hints=_DESTRUCTIVE,
+        route=CREATE_TASK,
+        input=RunRestoreInput,
+        output=TaskStarted,
+        run=run_restore,
+    ),
+)

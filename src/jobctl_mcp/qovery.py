@@ -1,0 +1,509 @@
+"""Qovery: the client (Token or Bearer from the token's form), compact job models, the read-merge-write
+edit that Qovery's full-replacement PUT needs, and the ten Qovery job tools."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+from typing import Annotated, Any, ClassVar, Literal, Self
+from uuid import UUID
+
+import httpx2
+from pydantic import Field, SecretStr, model_validator
+
+from jobctl_mcp.client import RetryPolicy, Route, VendorClient, json_list, json_object, plain_text
+from jobctl_mcp.errors import VendorAPIError
+from jobctl_mcp.spec import READ, AnySpec, Hints, ToolInput, ToolOutput, ToolSpec
+
+GET_JOB = Route("GET", "/job/{jobId}")
+EDIT_JOB = Route("PUT", "/job/{jobId}")
+DELETE_JOB = Route("DELETE", "/job/{jobId}")
+LIST_COMMITS = Route("GET", "/job/{jobId}/commit")
+GET_STATUS = Route("GET", "/job/{jobId}/status")
+CLEAN_FAILED = Route("POST", "/job/{jobId}/cleanFailedJob")
+DEPLOY = Route("POST", "/job/{jobId}/deploy")
+REDEPLOY = Route("POST", "/job/{jobId}/redeploy")
+STOP = Route("POST", "/job/{jobId}/stop")
+UNINSTALL = Route("POST", "/job/{jobId}/uninstall")
+
+# JobRequest, the PUT body (qovery.md §1 "Key schemas"); `source` and the groups are rebuilt separately.
+_PLAIN_FIELDS = (
+    "name", "description", "cpu", "memory", "gpu", "ephemeral_storage_in_gib", "max_nb_restart",
+    "max_duration_seconds", "auto_preview", "port", "cpu_architecture", "healthchecks", "schedule",
+    "auto_deploy", "icon_uri",
+)  # fmt: skip
+EDITABLE_FIELDS = frozenset({*_PLAIN_FIELDS, "source", "annotations_groups", "labels_groups"})
+
+
+def authorization(token: str) -> str:
+    """The Authorization header for a Qovery token: API tokens use 'Token', JWTs use 'Bearer' (qovery.md §3)."""
+    scheme, _, rest = token.strip().partition(" ")
+    if scheme.lower() in ("token", "bearer") and rest.strip():
+        return f"{scheme.capitalize()} {rest.strip()}"
+    return f"Bearer {token.strip()}" if _is_jwt(token.strip()) else f"Token {token.strip()}"
+
+
+def _is_jwt(token: str) -> bool:
+    # The CLI's rule: a JWT's first segment decodes to JSON; an API token (qov_...) does not.
+    parts = token.split(".")
+    if len(parts) != 3:
+        return False
+    try:
+        header = json.loads(base64.urlsafe_b64decode(parts[0] + "=" * (-len(parts[0]) % 4)))
+    except (ValueError, binascii.Error):
+        return False
+    return isinstance(header, dict) and "alg" in header
+
+
+class JobStatus(ToolOutput):
+    """A compact Qovery job status."""
+
+    jobId: str
+    state: str = Field(description="e.g. DEPLOYMENT_QUEUED, DEPLOYING, DEPLOYED, STOPPED, or one ending in ERROR")
+    deploymentStatus: str | None = Field(default=None, description="NEVER_DEPLOYED, OUT_OF_DATE or UP_TO_DATE")
+    action: str | None = Field(default=None, description="The current or last action: DEPLOY, DELETE, RESTART, STOP")
+    actionStatus: str | None = Field(default=None, description="QUEUED, ONGOING, SUCCESS, ERROR, CANCELED, ...")
+    lastDeploymentDate: str | None = None
+    deploymentRequestId: str | None = None
+
+    @classmethod
+    def from_vendor(cls, status: dict[str, Any]) -> Self:
+        details = json_object(status.get("status_details"))
+        return cls(
+            jobId=str(status.get("id")),
+            state=str(status.get("state") or "UNKNOWN"),
+            deploymentStatus=status.get("service_deployment_status"),
+            action=details.get("action"),
+            actionStatus=details.get("status"),
+            lastDeploymentDate=status.get("last_deployment_date"),
+            deploymentRequestId=status.get("deployment_request_id"),
+        )
+
+
+class JobStatusDetails(JobStatus):
+    raw: dict[str, Any] | None = Field(default=None, description="Qovery's full Status, when raw=true")
+
+
+class Job(ToolOutput):
+    """A compact Qovery job."""
+
+    id: str
+    name: str
+    jobType: str | None = Field(default=None, description="CRON or LIFECYCLE")
+    description: str | None = None
+    environmentId: str | None = None
+    source: str | None = Field(default=None, description="The image or git repository the job runs")
+    schedule: str | None = Field(default=None, description="Cron schedule, or the lifecycle events it runs on")
+    cpu: int | None = Field(default=None, description="Millicores")
+    memory: int | None = Field(default=None, description="MB")
+    maxDurationSeconds: int | None = None
+    maxNbRestart: int | None = None
+    autoDeploy: bool | None = None
+    updatedAt: str | None = None
+    raw: dict[str, Any] | None = Field(default=None, description="Qovery's full job, when raw=true")
+
+    @classmethod
+    def from_vendor(cls, job: dict[str, Any]) -> Self:
+        return cls(
+            id=str(job.get("id")),
+            name=str(job.get("name")),
+            jobType=job.get("job_type"),
+            description=plain_text(job["description"]) if isinstance(job.get("description"), str) else None,
+            environmentId=json_object(job.get("environment")).get("id"),
+            source=_describe_source(json_object(job.get("source"))),
+            schedule=_describe_schedule(json_object(job.get("schedule"))),
+            cpu=job.get("cpu"),
+            memory=job.get("memory"),
+            maxDurationSeconds=job.get("max_duration_seconds"),
+            maxNbRestart=job.get("max_nb_restart"),
+            autoDeploy=job.get("auto_deploy"),
+            updatedAt=job.get("updated_at"),
+        )
+
+
+def _describe_source(source: dict[str, Any]) -> str | None:
+    if image := json_object(source.get("image")):
+        registry = str(json_object(image.get("registry")).get("url") or "").removeprefix("https://").rstrip("/")
+        name = f"{registry}/{image.get('image_name')}" if registry else image.get("image_name")
+        return f"image {name}:{image.get('tag')}"
+    if repo := json_object(json_object(source.get("docker")).get("git_repository")):
+        deployed = repo.get("deployed_commit_id")
+        at = f" (deployed {str(deployed)[:12]})" if deployed else ""
+        return f"git {repo.get('url')} branch {repo.get('branch') or 'default'}{at}"
+    return None
+
+
+def _describe_schedule(schedule: dict[str, Any]) -> str | None:
+    if cron := json_object(schedule.get("cronjob")):
+        return f"cron '{cron.get('scheduled_at')}' {cron.get('timezone') or 'Etc/UTC'}"
+    events = [event.removeprefix("on_") for event in ("on_start", "on_stop", "on_delete") if schedule.get(event)]
+    return f"lifecycle on {', '.join(events)}" if events else None
+
+
+class Commit(ToolOutput):
+    gitCommitId: str
+    createdAt: str | None = None
+    author: str | None = None
+    message: str | None = None
+    tag: str | None = None
+
+
+class CommitList(ToolOutput):
+    jobId: str
+    total: int = Field(description="Commits Qovery returned (at most its last 100)")
+    commits: list[Commit]
+
+
+class CleanedJobs(ToolOutput):
+    jobId: str
+    cleanedKubernetesJobs: list[str]
+
+
+class JobAction(ToolOutput):
+    jobId: str
+    action: Literal["deploy", "redeploy", "stop", "uninstall", "delete"]
+    status: JobStatus | None = Field(
+        description="Qovery's status right after the request; null when it answered with no body (delete, or "
+        "an uninstall with nothing deployed)"
+    )
+
+
+class QoveryClient(VendorClient):
+    vendor = "Qovery"
+    hints: ClassVar[Mapping[int, str]] = {
+        401: "Qovery refused the token: check QOVERY_API_KEY (API tokens go as 'Token <t>', JWTs as 'Bearer <t>').",
+        403: "The token lacks permission for this job, or the job does not exist (Qovery answers 403 for both).",
+        404: "Check the job id, a Qovery job UUID.",
+        409: "Another operation is running on this job or it is already in that state: read get-job-status first.",
+    }
+
+    def __init__(self, http: httpx2.AsyncClient, policy: RetryPolicy, *, api_key: SecretStr) -> None:
+        super().__init__(http, policy)
+        self._api_key = api_key
+
+    async def auth_headers(self) -> dict[str, str]:
+        return {"Authorization": authorization(self._api_key.get_secret_value())}
+
+    async def _job_call(self, operation: str, route: Route, job_id: UUID, **kwargs: Any) -> Any:
+        return await self.request(f"{operation} {job_id}", route, path={"jobId": job_id}, **kwargs)
+
+    async def get_job(self, job_id: UUID) -> dict[str, Any]:
+        job = await self._job_call("get job", GET_JOB, job_id)
+        if not isinstance(job, dict) or "name" not in job:
+            raise VendorAPIError(self.vendor, f"get job {job_id}", 200, "the answer is not a job")
+        return job  # pyright: ignore[reportUnknownVariableType]
+
+    async def edit_job(self, job_id: UUID, change: dict[str, Any]) -> dict[str, Any]:
+        # PUT replaces the whole job (qovery.md §1): send the current job with the change merged in.
+        request = merge(job_request(await self.get_job(job_id)), change)
+        return json_object(await self._job_call("edit job", EDIT_JOB, job_id, json=request))
+
+    async def delete_job(self, job_id: UUID) -> None:
+        await self._job_call("delete job", DELETE_JOB, job_id)
+
+    async def list_commits(self, job_id: UUID) -> list[dict[str, Any]]:
+        data = json_object(await self._job_call("list commits of job", LIST_COMMITS, job_id))
+        return [json_object(commit) for commit in json_list(data.get("results")) if commit]
+
+    async def get_status(self, job_id: UUID) -> dict[str, Any]:
+        return json_object(await self._job_call("get status of job", GET_STATUS, job_id))
+
+    async def clean_failed(self, job_id: UUID) -> list[str]:
+        data = json_object(await self._job_call("clean failed runs of job", CLEAN_FAILED, job_id))
+        return [str(name) for name in json_list(data.get("clean_kubernetes_jobs"))]
+
+    async def act(self, action: str, route: Route, job_id: UUID, **kwargs: Any) -> JobStatus | None:
+        """deploy, redeploy, stop or uninstall: 202 with a Status, or 204 when nothing was triggered."""
+        data = await self._job_call(f"{action} job", route, job_id, **kwargs)
+        status = json_object(data)
+        return JobStatus.from_vendor(status) if status else None
+
+
+def job_request(job: dict[str, Any]) -> dict[str, Any]:
+    """The PUT body that would leave `job` (a JobResponse) as it is."""
+    request = {key: job[key] for key in _PLAIN_FIELDS if key in job}
+    if source := _source_request(json_object(job.get("source"))):
+        request["source"] = source
+    for key in ("annotations_groups", "labels_groups"):
+        if key in job:
+            request[key] = [{"id": json_object(group).get("id")} for group in json_list(job[key])]
+    return request
+
+
+def _source_request(source: dict[str, Any]) -> dict[str, Any] | None:
+    if image := json_object(source.get("image")):
+        registry_id = image.get("registry_id") or json_object(image.get("registry")).get("id")
+        return {"image": {"image_name": image.get("image_name"), "tag": image.get("tag"), "registry_id": registry_id}}
+    if docker := json_object(source.get("docker")):
+        repo = json_object(docker.get("git_repository"))
+        wanted = ("url", "name", "owner", "provider", "branch", "root_path", "git_token_id")
+        request = {key: docker.get(key) for key in ("dockerfile_path", "dockerfile_raw", "docker_target_build_stage")}
+        return {"docker": {"git_repository": {k: repo[k] for k in wanted if k in repo}, **request}}
+    return None
+
+
+def merge(current: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
+    """`change` laid over `current`: objects merge key by key, other values replace, null removes."""
+    merged = dict(current)
+    for key, value in change.items():
+        if value is None:
+            merged.pop(key, None)
+        elif key == "source" and isinstance(value, dict) and value.keys() - json_object(current.get(key)).keys():
+            merged[key] = value  # image and docker are alternatives: switching kind replaces the source
+        elif isinstance(value, dict) and isinstance(current.get(key), dict):
+            merged[key] = merge(current[key], value)  # pyright: ignore[reportUnknownArgumentType]
+        else:
+            merged[key] = value
+    return merged
+
+
+# ---- tool inputs -------------------------------------------------------------------------------
+
+JobId = Annotated[UUID, Field(description="Qovery job id, a UUID")]
+ForceEvent = Literal["START", "STOP", "DELETE", "CRON"]
+
+
+class JobIdInput(ToolInput):
+    jobId: JobId
+
+
+class RawInput(JobIdInput):
+    raw: bool = Field(default=False, description="Also return Qovery's full object")
+
+
+class CommitsInput(JobIdInput):
+    limit: int = Field(default=10, ge=1, le=100, description="Commits to return, newest first")
+
+
+class EditJobInput(JobIdInput):
+    body: dict[str, Any] = Field(
+        min_length=1,
+        description="Only the fields to change, with Qovery JobRequest names, e.g. {'cpu': 1000} or "
+        "{'schedule': {'cronjob': {'scheduled_at': '0 3 * * *'}}}; null resets a field to Qovery's default",
+    )
+
+    @model_validator(mode="after")
+    def _known_fields(self) -> Self:
+        if unknown := sorted(self.body.keys() - EDITABLE_FIELDS):
+            raise ValueError(f"unknown job fields {unknown}; editable: {', '.join(sorted(EDITABLE_FIELDS))}")
+        for key in ("name", "healthchecks"):
+            if key in self.body and self.body[key] is None:
+                raise ValueError(f"{key} is required by Qovery and cannot be reset")
+        return self
+
+
+class DeployInput(JobIdInput):
+    forceEvent: ForceEvent | None = Field(default=None, description="Run this event now: START, STOP, DELETE or CRON")
+    imageTag: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$",
+        description="Image tag to deploy (image-based jobs)",
+    )
+    gitCommitId: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-fA-F]{7,64}$",
+        description="Commit to deploy (git-based jobs); see list-last-job-commits",
+    )
+
+    @model_validator(mode="after")
+    def _one_version(self) -> Self:
+        if self.imageTag is not None and self.gitCommitId is not None:
+            raise ValueError("give at most one of imageTag and gitCommitId")
+        return self
+
+
+class RedeployInput(JobIdInput):
+    forceEvent: ForceEvent | None = Field(default=None, description="Run this event now: START, STOP, DELETE or CRON")
+
+
+# ---- tools -------------------------------------------------------------------------------------
+
+
+async def get_job(client: QoveryClient, args: RawInput) -> Job:
+    job = await client.get_job(args.jobId)
+    return Job.from_vendor(job).model_copy(update={"raw": job if args.raw else None})
+
+
+async def edit_job(client: QoveryClient, args: EditJobInput) -> Job:
+    return Job.from_vendor(await client.edit_job(args.jobId, args.body))
+
+
+async def delete_job(client: QoveryClient, args: JobIdInput) -> JobAction:
+    await client.delete_job(args.jobId)
+    return JobAction(jobId=str(args.jobId), action="delete", status=None)
+
+
+async def list_commits(client: QoveryClient, args: CommitsInput) -> CommitList:
+    commits = await client.list_commits(args.jobId)
+    shown = [
+        Commit(
+            gitCommitId=str(c.get("git_commit_id")),
+            createdAt=c.get("created_at"),
+            author=c.get("author_name"),
+            message=plain_text(c["message"], 200) if isinstance(c.get("message"), str) else None,
+            tag=c.get("tag") or None,
+        )
+        for c in commits[: args.limit]
+    ]
+    return CommitList(jobId=str(args.jobId), total=len(commits), commits=shown)
+
+
+async def get_status(client: QoveryClient, args: RawInput) -> JobStatusDetails:
+    status = await client.get_status(args.jobId)
+    return JobStatusDetails.from_vendor(status).model_copy(update={"raw": status if args.raw else None})
+
+
+async def clean_failed(client: QoveryClient, args: JobIdInput) -> CleanedJobs:
+    return CleanedJobs(jobId=str(args.jobId), cleanedKubernetesJobs=await client.clean_failed(args.jobId))
+
+
+async def deploy(client: QoveryClient, args: DeployInput) -> JobAction:
+    params = {"forceEvent": args.forceEvent} if args.forceEvent else None
+    version = {"image_tag": args.imageTag, "git_commit_id": args.gitCommitId}
+    body = {key: value for key, value in version.items() if value is not None} or None
+    status = await client.act("deploy", DEPLOY, args.jobId, params=params, json=body)
+    return JobAction(jobId=str(args.jobId), action="deploy", status=status)
+
+
+async def redeploy(client: QoveryClient, args: RedeployInput) -> JobAction:
+    params = {"forceEvent": args.forceEvent} if args.forceEvent else None
+    status = await client.act("redeploy", REDEPLOY, args.jobId, params=params)
+    return JobAction(jobId=str(args.jobId), action="redeploy", status=status)
+
+
+async def stop(client: QoveryClient, args: JobIdInput) -> JobAction:
+    return JobAction(jobId=str(args.jobId), action="stop", status=await client.act("stop", STOP, args.jobId))
+
+
+async def uninstall(client: QoveryClient, args: JobIdInput) -> JobAction:
+    status = await client.act("uninstall", UNINSTALL, args.jobId, json={})
+    return JobAction(jobId=str(args.jobId), action="uninstall", status=status)
+
+
+_WRITE = Hints(read_only=False, destructive=False, idempotent=False)
+
+QOVERY_TOOLS: tuple[AnySpec, ...] = (
+    ToolSpec(
+        name="get-job-id",
+        vendor="qovery",
+        title="Qovery: get a job by id",
+        description="Qovery: read a job's configuration: name, type (CRON or LIFECYCLE), the image or git "
+        "repository it runs, its schedule and resources. raw=true adds Qovery's full job. For its deployment state "
+        "use get-job-status.",
+        hints=READ,
+        route=GET_JOB,
+        input=RawInput,
+        output=Job,
+        run=get_job,
+    ),
+    ToolSpec(
+        name="edit-job",
+        vendor="qovery",
+        title="Qovery: edit a job",
+        description="Qovery: change a job's configuration. Put only the fields to change in body; the server reads "
+        "the current job, merges the change and sends the whole job, because Qovery's PUT replaces everything "
+        "(a concurrent edit between the read and the write is overwritten). Takes effect at the next deployment.",
+        hints=Hints(read_only=False, destructive=False, idempotent=True),
+        route=EDIT_JOB,
+        input=EditJobInput,
+        output=Job,
+        run=edit_job,
+    ),
+    ToolSpec(
+        name="delete-job",
+        vendor="qovery",
+        title="Qovery: delete a job",
+        description="Qovery: delete a job, its configuration and its deployed resources. Irreversible. Qovery "
+        "deletes in the background: get-job-status shows DELETING, then answers not found.",
+        hints=Hints(read_only=False, destructive=True, idempotent=True),
+        route=DELETE_JOB,
+        input=JobIdInput,
+        output=JobAction,
+        run=delete_job,
+    ),
+    ToolSpec(
+        name="list-last-job-commits",
+        vendor="qovery",
+        title="Qovery: list a job's last commits",
+        description="Qovery: list the latest commits of a git-based job's repository, newest first, to choose a "
+        "gitCommitId for deploy-job. Image-based jobs have none.",
+        hints=READ,
+        route=LIST_COMMITS,
+        input=CommitsInput,
+        output=CommitList,
+        run=list_commits,
+    ),
+    ToolSpec(
+        name="get-job-status",
+        vendor="qovery",
+        title="Qovery: get a job's status",
+        description="Qovery: read a job's deployment state (DEPLOYMENT_QUEUED, DEPLOYING, DEPLOYED, STOPPED, states "
+        "ending in ERROR, ...) with its current action and that action's status. raw=true adds Qovery's full status.",
+        hints=READ,
+        route=GET_STATUS,
+        input=RawInput,
+        output=JobStatusDetails,
+        run=get_status,
+    ),
+    ToolSpec(
+        name="clean-failed-job",
+        vendor="qovery",
+        title="Qovery: clean a failed job",
+        description="Qovery: remove the failed Kubernetes job runs this job left behind. Returns the names removed.",
+        hints=_WRITE,
+        route=CLEAN_FAILED,
+        input=JobIdInput,
+        output=CleanedJobs,
+        run=clean_failed,
+    ),
+    ToolSpec(
+        name="deploy-job",
+        vendor="qovery",
+        title="Qovery: deploy a job",
+        description="Qovery: deploy a job, optionally at imageTag (image-based jobs) or gitCommitId (git-based "
+        "jobs), and with forceEvent to run that event now. Returns the queued status; follow it with "
+        "get-job-status. Refused while another operation runs on the job.",
+        hints=_WRITE,
+        route=DEPLOY,
+        input=DeployInput,
+        output=JobAction,
+        run=deploy,
+    ),
+    ToolSpec(
+        name="redeploy-job",
+        vendor="qovery",
+        title="Qovery: redeploy a job",
+        description="Qovery: redeploy a job at its current version, optionally with forceEvent to run that event "
+        "now. Returns the queued status; follow it with get-job-status.",
+        hints=_WRITE,
+        route=REDEPLOY,
+        input=RedeployInput,
+        output=JobAction,
+        run=redeploy,
+    ),
+    ToolSpec(
+        name="stop-job",
+        vendor="qovery",
+        title="Qovery: stop a job",
+        description="Qovery: stop a deployed job. Returns the queued status; follow it with get-job-status.",
+        hints=_WRITE,
+        route=STOP,
+        input=JobIdInput,
+        output=JobAction,
+        run=stop,
+    ),
+    ToolSpec(
+        name="uninstall-job",
+        vendor="qovery",
+        title="Qovery: uninstall a job",
+        description="Qovery: remove a job's deployed resources from the cluster, keeping its configuration. Returns "
+        "the queued status, or none when nothing was deployed.",
+        hints=Hints(read_only=False, destructive=True, idempotent=False),
+        route=UNINSTALL,
+        input=JobIdInput,
+        output=JobAction,
+        run=uninstall,
+    ),
+)
