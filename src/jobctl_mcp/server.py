@@ -1,0 +1,136 @@
+"""create_server(settings): the MCP server with every tool; its lifespan owns the vendor HTTP clients.
+Nothing happens at import time."""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import anyio
+import httpx2
+from mcp.server.mcpserver import MCPServer
+from pydantic import SecretStr
+
+from jobctl_mcp import __version__
+from jobctl_mcp.client import RetryPolicy
+from jobctl_mcp.commvault import CommvaultClient
+from jobctl_mcp.config import Settings
+from jobctl_mcp.errors import ConfigError
+from jobctl_mcp.qovery import QoveryClient
+from jobctl_mcp.spec import Vendor
+from jobctl_mcp.tools import ALL_TOOLS, build_tools
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = f"jobctl-mcp/{__version__}"
+
+INSTRUCTIONS = (
+    "Jobs on two systems: Commvault backup and restore jobs (tools named commvault-*) and Qovery deployment jobs "
+    "(the other tools). Tools that start, stop or change jobs act on production at once; read a job before acting "
+    "on it and follow it afterwards with the status tools."
+)
+SANDBOX_NOTE = " SANDBOX MODE: both vendors are simulated with made-up data; nothing real is touched."
+
+Transports = Mapping[str, httpx2.AsyncBaseTransport]
+
+
+@dataclass
+class AppState:
+    """The lifespan state the tools read: one client per configured vendor, or what is missing."""
+
+    commvault: CommvaultClient | None = None
+    qovery: QoveryClient | None = None
+    missing: dict[str, list[str]] = field(default_factory=dict[str, list[str]])
+
+    def client(self, vendor: Vendor) -> CommvaultClient | QoveryClient:
+        configured = self.commvault if vendor == "commvault" else self.qovery
+        if configured is None:
+            variables = " and ".join(self.missing.get(vendor, []))
+            raise ConfigError(
+                f"{vendor.capitalize()} is not configured: set {variables} in the server's environment "
+                "(or start the server with --sandbox to try the tools on simulated data)."
+            )
+        return configured
+
+
+def create_server(
+    settings: Settings,
+    *,
+    transports: Transports | None = None,
+    sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+    sandbox: bool = False,
+) -> MCPServer[AppState]:
+    """The server for these settings. `transports` replaces the network per vendor (the sandbox, tests)."""
+    policy = RetryPolicy(
+        retries=settings.retries,
+        backoff=settings.retry_backoff,
+        backoff_max=settings.retry_backoff_max,
+        retry_after_max=settings.retry_after_max,
+        sleep=sleep,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: MCPServer[AppState]) -> AsyncGenerator[AppState]:
+        async with AsyncExitStack() as stack:
+            state = AppState(missing={"commvault": settings.commvault_missing(), "qovery": settings.qovery_missing()})
+
+            def http(base_url: str, vendor: str, verify: bool | Path = True) -> httpx2.AsyncClient:
+                client = _http_client(settings, base_url, (transports or {}).get(vendor), verify)
+                stack.push_async_callback(client.aclose)
+                return client
+
+            if not state.missing["commvault"] and (root := settings.commvault_api_root):
+                state.commvault = CommvaultClient(
+                    http(root, "commvault", settings.commvault_verify_tls),
+                    policy,
+                    api_key=settings.commvault_api_key,
+                    username=settings.commvault_username,
+                    password=settings.commvault_password,
+                )
+            if settings.qovery_api_key is not None:
+                state.qovery = QoveryClient(
+                    http(settings.qovery_base_url, "qovery"), policy, api_key=settings.qovery_api_key
+                )
+            for vendor, variables in state.missing.items():
+                if variables:
+                    log.warning("%s tools are not configured: set %s", vendor, " and ".join(variables))
+            yield state
+
+    return MCPServer(
+        name="jobctl-mcp",
+        title="jobctl: Commvault and Qovery jobs",
+        version=__version__,
+        instructions=INSTRUCTIONS + (SANDBOX_NOTE if sandbox else ""),
+        tools=build_tools(ALL_TOOLS),
+        lifespan=lifespan,
+        log_level=settings.log_level,
+    )
+
+
+def _http_client(
+    settings: Settings, base_url: str, transport: httpx2.AsyncBaseTransport | None, verify: bool | Path
+) -> httpx2.AsyncClient:
+    # A private CA bundle is common on premises (COMMVAULT_VERIFY_TLS=/path/to/ca.pem).
+    tls: ssl.SSLContext | bool = ssl.create_default_context(cafile=str(verify)) if isinstance(verify, Path) else verify
+    return httpx2.AsyncClient(
+        base_url=base_url,
+        transport=transport,
+        verify=tls,
+        timeout=httpx2.Timeout(settings.read_timeout, connect=settings.connect_timeout),
+        headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+    )
+
+
+def sandboxed(settings: Settings, env: Mapping[str, str]) -> Settings:
+    """`settings` with every vendor setting replaced by the sandbox's: no real credential is kept."""
+    vendor_fields = {name for name in Settings.model_fields if name.startswith(("commvault_", "qovery_"))}
+    cleared = {name: Settings.model_fields[name].default for name in vendor_fields}
+    by_alias = {str(Settings.model_fields[name].validation_alias): name for name in vendor_fields}
+    values = {
+        by_alias[key]: SecretStr(value) if "KEY" in key or "PASSWORD" in key else value for key, value in env.items()
+    }
+    return settings.model_copy(update={**cleared, **values})
