@@ -10,6 +10,7 @@ from mcp import Client
 from jobctl_mcp.qovery import authorization
 from jobctl_mcp.sandbox import QOVERY_API_KEY, QOVERY_JWT, Sandbox
 from tests.conftest import data, error
+from tests.openapi import qovery_spec
 
 pytestmark = pytest.mark.anyio
 
@@ -250,3 +251,34 @@ async def test_stopping_a_stopped_job_is_a_conflict(client: Client, sandbox: San
     message = error(await client.call_tool("stop-job", {"jobId": job_named(sandbox, "weekly-export")}))
     assert "HTTP 409" in message
     assert "already stopped" in message
+
+
+async def test_every_request_follows_the_official_openapi_spec(client: Client, sandbox: Sandbox) -> None:
+    spec = qovery_spec()  # skips on a machine without ../shared
+    failed = job_named(sandbox, "cleanup-temp")
+    calls: list[tuple[str, dict[str, object]]] = [
+        ("get-job-id", {"jobId": CRON}),
+        ("edit-job", {"jobId": CRON, "body": {"cpu": 750, "source": {"image": {"tag": "1.5.0"}}}}),
+        ("edit-job", {"jobId": LIFECYCLE, "body": {"schedule": {"on_stop": {"arguments": ["down"]}}}}),
+        ("list-last-job-commits", {"jobId": LIFECYCLE}),
+        ("get-job-status", {"jobId": CRON}),
+        ("clean-failed-job", {"jobId": failed}),
+        ("deploy-job", {"jobId": CRON, "imageTag": "1.5.0", "forceEvent": "CRON"}),
+        ("redeploy-job", {"jobId": LIFECYCLE, "forceEvent": "START"}),
+        ("stop-job", {"jobId": failed}),
+        ("uninstall-job", {"jobId": job_named(sandbox, "migrate-db")}),
+        ("delete-job", {"jobId": failed}),
+    ]
+    for tool, arguments in calls:
+        data(await client.call_tool(tool, arguments))
+    assert len(sandbox.qovery.requests) == len(calls) + 2  # each edit reads the job first
+    for request in sandbox.qovery.requests:
+        operation = spec.operation(request.method, request.path)
+        declared = spec.parameters(request.method, request.path)
+        assert set(request.query) <= set(declared), (request.path, request.query)
+        for name, value in request.query.items():
+            spec.validate(value, declared[name])
+        body_schema = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+        if request.body is not None:
+            assert body_schema is not None, f"{request.method} {request.path} takes no body"
+            spec.validate(request.body, body_schema)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import base64
-import re
-from pathlib import Path
-from typing import Any, cast
+from typing import Any
+from uuid import UUID
 
 import httpx2
 import pytest
@@ -15,10 +14,9 @@ from jobctl_mcp.sandbox.commvault import CommvaultSim
 from jobctl_mcp.sandbox.faults import Fault
 from jobctl_mcp.sandbox.loopback import serving
 from jobctl_mcp.sandbox.qovery import CLEANUP_TEMP, MIGRATE_DB, NIGHTLY_REPORT, SEED_DATABASE, WEEKLY_EXPORT, QoverySim
+from tests.openapi import qovery_spec
 
-SPEC = Path(__file__).resolve().parents[2] / "shared" / "vendor" / "qovery" / "openapi-jobs.yaml"
 QOVERY_AUTH = {"Authorization": f"Token {QOVERY_API_KEY}"}
-_UUID = re.compile(r"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}")
 
 
 @pytest.fixture
@@ -89,7 +87,7 @@ async def test_qovery_deploy_is_accepted_then_three_status_reads_reach_deployed(
         states = [(await client.get(f"/job/{NIGHTLY_REPORT}/status")).json() for _ in range(3)]
     assert accepted.status_code == 202
     assert accepted.json()["state"] == "DEPLOYMENT_QUEUED"
-    assert _UUID.fullmatch(accepted.json()["deployment_request_id"])
+    assert UUID(accepted.json()["deployment_request_id"])
     assert [s["state"] for s in states] == ["DEPLOYING", "DEPLOYED", "DEPLOYED"]
     assert [s["status_details"]["status"] for s in states] == ["ONGOING", "SUCCESS", "SUCCESS"]
     assert states[-1]["service_deployment_status"] == "UP_TO_DATE"
@@ -168,40 +166,11 @@ _SCRIPT: list[tuple[str, str, Any]] = [
 
 @pytest.mark.anyio
 async def test_qovery_answers_match_the_openapi_response_schemas() -> None:
-    if not SPEC.exists():
-        pytest.skip(f"{SPEC} is not available")
-    import jsonschema
-    import yaml
-
-    spec: dict[str, Any] = yaml.safe_load(SPEC.read_text())
+    spec = qovery_spec()
     async with qovery_client(QoverySim()) as client:
         for method, path, body in _SCRIPT:
             response = await client.request(method, path, json=body)
-            template = _UUID.sub("{jobId}", path)
-            operation = spec["paths"][template][method.lower()]
-            schema = operation["responses"][str(response.status_code)]["content"]["application/json"]["schema"]
-            jsonschema.validate(response.json(), _json_schema(schema, spec), cls=jsonschema.Draft202012Validator)
-
-
-def _json_schema(node: object, spec: dict[str, Any]) -> Any:
-    """OpenAPI 3.0 schema -> JSON Schema: inline local $refs, `nullable`, and the discriminator's choice."""
-    if isinstance(node, list):
-        return [_json_schema(item, spec) for item in cast(list[Any], node)]
-    if not isinstance(node, dict):
-        return node
-    schema = cast(dict[str, Any], node)
-    if "$ref" in schema:
-        target: Any = spec
-        for key in str(schema["$ref"]).split("/")[1:]:
-            target = target[key]
-        return _json_schema(target, spec)
-    converted = {k: _json_schema(v, spec) for k, v in schema.items() if k not in ("nullable", "discriminator")}
-    if "discriminator" in schema:  # without it, oneOf fails: a CRON job is also a valid LIFECYCLE job
-        name: str = schema["discriminator"]["propertyName"]
-        mapping: dict[str, str] = schema["discriminator"]["mapping"]
-        choices = [
-            {"if": {"properties": {name: {"const": value}}}, "then": _json_schema({"$ref": ref}, spec)}
-            for value, ref in mapping.items()
-        ]
-        converted = {"required": [name], "properties": {name: {"enum": list(mapping)}}, "allOf": choices}
-    return {"anyOf": [{"type": "null"}, converted]} if schema.get("nullable") else converted
+            responses = spec.operation(method, path)["responses"]
+            spec.validate(
+                response.json(), responses[str(response.status_code)]["content"]["application/json"]["schema"]
+            )
