@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from jobctl_mcp import __version__
 from jobctl_mcp.config import Settings
+from jobctl_mcp.errors import ConfigError
 
 log = logging.getLogger("jobctl_mcp")
 
@@ -29,6 +30,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--transport", choices=("stdio", "streamable-http"), default="stdio", help="default: stdio")
     parser.add_argument("--host", default="127.0.0.1", help="streamable-http bind address (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="streamable-http port (default: 8000)")
+    parser.add_argument("--read-only", action="store_true", help="serve only the tools that read (JOBCTL_READ_ONLY)")
     parser.add_argument("--log-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"), help="overrides JOBCTL_LOG_LEVEL")
     return parser.parse_args(argv)
 
@@ -42,9 +44,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(f"jobctl-mcp: invalid configuration: {problems}")
     if args.log_level:
         settings = settings.model_copy(update={"log_level": args.log_level})
+    if args.read_only:
+        settings = settings.model_copy(update={"read_only": True})
     # stdout carries the stdio protocol: every log line goes to stderr.
     logging.basicConfig(stream=sys.stderr, level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
-    anyio.run(serve, settings, args)
+    if settings.log_level != "DEBUG":
+        logging.getLogger("httpx2").setLevel(logging.WARNING)  # a line per vendor request is debugging detail
+    try:
+        anyio.run(serve, settings, args)
+    except ConfigError as exc:
+        sys.exit(f"jobctl-mcp: {exc}")
 
 
 async def serve(settings: Settings, args: argparse.Namespace) -> None:

@@ -77,6 +77,23 @@ class RetryPolicy:
         return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
+@dataclass(frozen=True)
+class PlannedRequest:
+    """A request that dry-run mode kept from being sent."""
+
+    method: str
+    url: str
+    body: Any
+
+
+class DryRunStop(Exception):
+    """Raised instead of sending a request that would change something, in dry-run mode."""
+
+    def __init__(self, planned: PlannedRequest) -> None:
+        super().__init__(f"dry run: {planned.method} {planned.url}")
+        self.planned = planned
+
+
 class _TryAgain(Exception):
     """An attempt that may be repeated; carries the vendor's answer when there was one."""
 
@@ -157,9 +174,10 @@ class VendorClient:
     vendor: ClassVar[str]
     hints: ClassVar[Mapping[int, str]] = {}
 
-    def __init__(self, http: httpx2.AsyncClient, policy: RetryPolicy) -> None:
+    def __init__(self, http: httpx2.AsyncClient, policy: RetryPolicy, *, dry_run: bool = False) -> None:
         self._http = http
         self._policy = policy
+        self._dry_run = dry_run
 
     async def request(
         self,
@@ -172,13 +190,18 @@ class VendorClient:
         json: Any = None,
         idempotent: bool | None = None,
         authenticate: bool = True,
+        changes_state: bool | None = None,
     ) -> Any:
         """Send one operation and return its decoded JSON (None for an empty 2xx answer).
 
         `idempotent` overrides the method's default for the retry decision (a login may be resent);
-        `authenticate=False` sends no credentials (the login request itself).
+        `authenticate=False` sends no credentials (the login request itself); `changes_state=False`
+        lets a non-GET request through in dry-run mode (a login changes no job).
         """
         url = route.format(**(path or {}))
+        if self._dry_run and (route.method != "GET" if changes_state is None else changes_state):
+            planned = self._http.build_request(route.method, url, params=params)
+            raise DryRunStop(PlannedRequest(route.method, str(planned.url), json))
         safe_to_repeat = route.method in IDEMPOTENT_METHODS if idempotent is None else idempotent
         auth = await self.auth_headers() if authenticate else {}
         send = {"params": params, "json": json}

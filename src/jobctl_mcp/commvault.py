@@ -17,7 +17,7 @@ from pydantic import Field, SecretStr, model_validator
 
 from jobctl_mcp.client import RetryPolicy, Route, VendorClient, json_list, json_object, plain_text, vendor_message
 from jobctl_mcp.errors import AuthError, JobctlError, NotFoundError, VendorAPIError
-from jobctl_mcp.spec import READ, AnySpec, Hints, ToolInput, ToolOutput, ToolSpec
+from jobctl_mcp.spec import READ, AnySpec, Hints, ToolInput, ToolOutput, ToolSpec, VendorText
 
 log = logging.getLogger(__name__)
 
@@ -65,18 +65,18 @@ class Job(ToolOutput):
     """A compact Commvault job summary."""
 
     jobId: int
-    status: str
-    jobType: str | None = None
-    client: str | None = None
+    status: VendorText
+    jobType: VendorText | None = None
+    client: VendorText | None = None
     clientId: int | None = None
-    subclient: str | None = None
+    subclient: VendorText | None = None
     subclientId: int | None = None
-    backupLevel: str | None = None
+    backupLevel: VendorText | None = None
     percentComplete: float | None = None
     startTime: str | None = Field(default=None, description="ISO 8601, UTC")
     endTime: str | None = Field(default=None, description="ISO 8601, UTC; null while the job is active")
-    phase: str | None = None
-    reason: str | None = Field(default=None, description="Why the job waits or failed, as Commvault says")
+    phase: VendorText | None = None
+    reason: VendorText | None = Field(default=None, description="Why the job waits or failed, as Commvault says")
 
     @classmethod
     def from_summary(cls, summary: dict[str, Any]) -> Self:
@@ -131,8 +131,9 @@ class CommvaultClient(VendorClient):
         api_key: SecretStr | None = None,
         username: str | None = None,
         password: SecretStr | None = None,
+        dry_run: bool = False,
     ) -> None:
-        super().__init__(http, policy)
+        super().__init__(http, policy, dry_run=dry_run)
         self._token = _with_prefix(api_key.get_secret_value()) if api_key else None
         self._login = (username, password) if api_key is None and username and password else None
         self._login_lock = anyio.Lock()
@@ -173,7 +174,9 @@ class CommvaultClient(VendorClient):
             "clientType": 30,
         }
         # A login creates a session and nothing else: resending it after a timeout is harmless.
-        data = json_object(await self.request("login", LOGIN, json=body, idempotent=True, authenticate=False))
+        data = json_object(
+            await self.request("login", LOGIN, json=body, idempotent=True, authenticate=False, changes_state=False)
+        )
         token = data.get("token")
         if not isinstance(token, str) or not token:
             reason = vendor_message(data.get("errList")) or "no token in the answer"
@@ -423,6 +426,28 @@ async def run_restore(client: CommvaultClient, args: RunRestoreInput) -> TaskSta
     return await client.create_task("run restore", args.task())
 
 
+async def kill_question(client: CommvaultClient, args: JobIdInput) -> str:
+    job = await client.get_job(args.jobId)
+    what = " ".join(part for part in (job.jobType, "job") if part)
+    where = "/".join(part for part in (job.client, job.subclient) if part)
+    return (
+        f"Kill Commvault {what} {job.jobId}{f' of {where}' if where else ''}, now {job.status}? "
+        "A killed job cannot be resumed."
+    )
+
+
+async def restore_question(client: CommvaultClient, args: RunRestoreInput) -> str:  # noqa: ARG001 (no job yet)
+    if args.body is not None:
+        return "Run the given Commvault restore request (CreateTask body)? It may overwrite data."
+    source = f"client {args.clientName or args.clientId}, subclient {args.subclientId}"
+    paths = f"{len(args.paths or [])} path(s) ({', '.join((args.paths or [])[:3])})"
+    if args.inPlace:
+        overwrite = ", overwriting existing files" if args.overwrite else ""
+        return f"Restore {paths} from Commvault {source} in place{overwrite}?"
+    target = args.destinationClient or args.clientName or f"client {args.clientId}"
+    return f"Restore {paths} from Commvault {source} into {args.destinationPath} on {target}?"
+
+
 _WRITE = Hints(read_only=False, destructive=False, idempotent=False)
 _DESTRUCTIVE = Hints(read_only=False, destructive=True, idempotent=False)
 
@@ -477,6 +502,7 @@ COMMVAULT_TOOLS: tuple[AnySpec, ...] = (
         input=JobIdInput,
         output=JobAction,
         run=_action(KILL, "kill"),
+        question=kill_question,
     ),
     ToolSpec(
         name="commvault-resume-suspended-job",
@@ -513,5 +539,6 @@ COMMVAULT_TOOLS: tuple[AnySpec, ...] = (
         input=RunRestoreInput,
         output=TaskStarted,
         run=run_restore,
+        question=restore_question,
     ),
 )

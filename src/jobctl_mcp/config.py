@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from pathlib import Path
+from typing import Annotated, Literal
 
 from pydantic import Field, FilePath, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+Toolset = Literal["commvault", "qovery"]
+# Lists are written comma-separated in the environment, e.g. JOBCTL_TOOLS=commvault-list-jobs,get-job-status.
+Names = Annotated[tuple[str, ...], NoDecode]
 
 
 class Settings(BaseSettings):
@@ -62,6 +66,22 @@ class Settings(BaseSettings):
     )
     log_level: LogLevel = Field(default="INFO", description="Log level (logs go to stderr)")
 
+    read_only: bool = Field(default=False, description="Only read-only tools are listed and callable")
+    toolsets: Annotated[tuple[Toolset, ...], NoDecode] = Field(
+        default=("commvault", "qovery"), description="Vendors whose tools are served, comma-separated"
+    )
+    tools: Names | None = Field(default=None, description="Allow-list of tool names, comma-separated")
+    exclude_tools: Names = Field(default=(), description="Deny-list of tool names, comma-separated")
+    disable_destructive: bool = Field(default=False, description="Destructive tools are not listed")
+    confirm_destructive: bool = Field(
+        default=False, description="A human confirms each destructive call through MCP elicitation"
+    )
+    confirm_fallback: Literal["deny", "allow"] = Field(
+        default="deny", description="What a destructive call does when the client cannot ask a human"
+    )
+    dry_run: bool = Field(default=False, description="Mutating tools return the request they would send")
+    audit_log: Path | None = Field(default=None, description="File that receives one JSON line per mutating call")
+
     @field_validator("commvault_base_url", "qovery_base_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
@@ -70,6 +90,13 @@ class Settings(BaseSettings):
         if not value.startswith(("https://", "http://")):
             raise ValueError("must start with https:// or http://")
         return value.rstrip("/")
+
+    @field_validator("toolsets", "tools", "exclude_tools", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod

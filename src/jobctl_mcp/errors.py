@@ -29,6 +29,10 @@ class InputError(JobctlError):
     """The arguments were refused before anything was sent to a vendor."""
 
 
+class NotConfirmedError(JobctlError):
+    """A destructive call that its human did not approve, or approved for a job that has changed since."""
+
+
 class VendorError(JobctlError):
     """A vendor call failed; the message names the vendor and the operation."""
 

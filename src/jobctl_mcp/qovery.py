@@ -13,9 +13,9 @@ from uuid import UUID
 import httpx2
 from pydantic import Field, SecretStr, model_validator
 
-from jobctl_mcp.client import RetryPolicy, Route, VendorClient, json_list, json_object, plain_text
+from jobctl_mcp.client import RetryPolicy, Route, VendorClient, json_list, json_object
 from jobctl_mcp.errors import VendorAPIError
-from jobctl_mcp.spec import READ, AnySpec, Hints, ToolInput, ToolOutput, ToolSpec
+from jobctl_mcp.spec import READ, AnySpec, Hints, ToolInput, ToolOutput, ToolSpec, VendorText
 
 GET_JOB = Route("GET", "/job/{jobId}")
 EDIT_JOB = Route("PUT", "/job/{jobId}")
@@ -61,10 +61,14 @@ class JobStatus(ToolOutput):
     """A compact Qovery job status."""
 
     jobId: str
-    state: str = Field(description="e.g. DEPLOYMENT_QUEUED, DEPLOYING, DEPLOYED, STOPPED, or one ending in ERROR")
-    deploymentStatus: str | None = Field(default=None, description="NEVER_DEPLOYED, OUT_OF_DATE or UP_TO_DATE")
-    action: str | None = Field(default=None, description="The current or last action: DEPLOY, DELETE, RESTART, STOP")
-    actionStatus: str | None = Field(default=None, description="QUEUED, ONGOING, SUCCESS, ERROR, CANCELED, ...")
+    state: VendorText = Field(
+        description="e.g. DEPLOYMENT_QUEUED, DEPLOYING, DEPLOYED, STOPPED, or one ending in ERROR"
+    )
+    deploymentStatus: VendorText | None = Field(default=None, description="NEVER_DEPLOYED, OUT_OF_DATE or UP_TO_DATE")
+    action: VendorText | None = Field(
+        default=None, description="The current or last action: DEPLOY, DELETE, RESTART, STOP"
+    )
+    actionStatus: VendorText | None = Field(default=None, description="QUEUED, ONGOING, SUCCESS, ERROR, CANCELED, ...")
     lastDeploymentDate: str | None = None
     deploymentRequestId: str | None = None
 
@@ -90,12 +94,12 @@ class Job(ToolOutput):
     """A compact Qovery job."""
 
     id: str
-    name: str
-    jobType: str | None = Field(default=None, description="CRON or LIFECYCLE")
-    description: str | None = None
+    name: VendorText
+    jobType: VendorText | None = Field(default=None, description="CRON or LIFECYCLE")
+    description: VendorText | None = None
     environmentId: str | None = None
-    source: str | None = Field(default=None, description="The image or git repository the job runs")
-    schedule: str | None = Field(default=None, description="Cron schedule, or the lifecycle events it runs on")
+    source: VendorText | None = Field(default=None, description="The image or git repository the job runs")
+    schedule: VendorText | None = Field(default=None, description="Cron schedule, or the lifecycle events it runs on")
     cpu: int | None = Field(default=None, description="Millicores")
     memory: int | None = Field(default=None, description="MB")
     maxDurationSeconds: int | None = None
@@ -110,7 +114,7 @@ class Job(ToolOutput):
             id=str(job.get("id")),
             name=str(job.get("name")),
             jobType=job.get("job_type"),
-            description=plain_text(job["description"]) if isinstance(job.get("description"), str) else None,
+            description=job["description"] if isinstance(job.get("description"), str) else None,
             environmentId=json_object(job.get("environment")).get("id"),
             source=_describe_source(json_object(job.get("source"))),
             schedule=_describe_schedule(json_object(job.get("schedule"))),
@@ -145,9 +149,9 @@ def _describe_schedule(schedule: dict[str, Any]) -> str | None:
 class Commit(ToolOutput):
     gitCommitId: str
     createdAt: str | None = None
-    author: str | None = None
-    message: str | None = None
-    tag: str | None = None
+    author: VendorText | None = None
+    message: VendorText | None = None
+    tag: VendorText | None = None
 
 
 class CommitList(ToolOutput):
@@ -158,7 +162,7 @@ class CommitList(ToolOutput):
 
 class CleanedJobs(ToolOutput):
     jobId: str
-    cleanedKubernetesJobs: list[str]
+    cleanedKubernetesJobs: list[VendorText]
 
 
 class JobAction(ToolOutput):
@@ -179,8 +183,10 @@ class QoveryClient(VendorClient):
         409: "Another operation is running on this job or it is already in that state: read get-job-status first.",
     }
 
-    def __init__(self, http: httpx2.AsyncClient, policy: RetryPolicy, *, api_key: SecretStr) -> None:
-        super().__init__(http, policy)
+    def __init__(
+        self, http: httpx2.AsyncClient, policy: RetryPolicy, *, api_key: SecretStr, dry_run: bool = False
+    ) -> None:
+        super().__init__(http, policy, dry_run=dry_run)
         self._api_key = api_key
 
     async def auth_headers(self) -> dict[str, str]:
@@ -342,7 +348,7 @@ async def list_commits(client: QoveryClient, args: CommitsInput) -> CommitList:
             gitCommitId=str(c.get("git_commit_id")),
             createdAt=c.get("created_at"),
             author=c.get("author_name"),
-            message=plain_text(c["message"], 200) if isinstance(c.get("message"), str) else None,
+            message=c["message"] if isinstance(c.get("message"), str) else None,
             tag=c.get("tag") or None,
         )
         for c in commits[: args.limit]
@@ -380,6 +386,20 @@ async def stop(client: QoveryClient, args: JobIdInput) -> JobAction:
 async def uninstall(client: QoveryClient, args: JobIdInput) -> JobAction:
     status = await client.act("uninstall", UNINSTALL, args.jobId, json={})
     return JobAction(jobId=str(args.jobId), action="uninstall", status=status)
+
+
+async def _describe(client: QoveryClient, job_id: UUID) -> str:
+    job = await client.get_job(job_id)
+    state = (await client.get_status(job_id)).get("state", "state unknown")
+    return f"Qovery {str(job.get('job_type', '')).lower()} job {job.get('name')} ({job_id}, now {state})"
+
+
+async def delete_question(client: QoveryClient, args: JobIdInput) -> str:
+    return f"Delete {await _describe(client, args.jobId)} with its configuration? This cannot be undone."
+
+
+async def uninstall_question(client: QoveryClient, args: JobIdInput) -> str:
+    return f"Uninstall {await _describe(client, args.jobId)} from its cluster? Its configuration is kept."
 
 
 _WRITE = Hints(read_only=False, destructive=False, idempotent=False)
@@ -422,6 +442,7 @@ QOVERY_TOOLS: tuple[AnySpec, ...] = (
         input=JobIdInput,
         output=JobAction,
         run=delete_job,
+        question=delete_question,
     ),
     ToolSpec(
         name="list-last-job-commits",
@@ -505,5 +526,6 @@ QOVERY_TOOLS: tuple[AnySpec, ...] = (
         input=JobIdInput,
         output=JobAction,
         run=uninstall,
+        question=uninstall_question,
     ),
 )

@@ -16,13 +16,15 @@ from mcp.server.mcpserver import MCPServer
 from pydantic import SecretStr
 
 from jobctl_mcp import __version__
+from jobctl_mcp.audit import AuditTrail
 from jobctl_mcp.client import RetryPolicy
 from jobctl_mcp.commvault import CommvaultClient
 from jobctl_mcp.config import Settings
 from jobctl_mcp.errors import ConfigError
+from jobctl_mcp.policy import RefuseHidden, select
 from jobctl_mcp.qovery import QoveryClient
 from jobctl_mcp.spec import Vendor
-from jobctl_mcp.tools import ALL_TOOLS, build_tools
+from jobctl_mcp.tools import ALL_TOOLS, Runtime, build_tools
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,8 @@ INSTRUCTIONS = (
     "on it and follow it afterwards with the status tools."
 )
 SANDBOX_NOTE = " SANDBOX MODE: both vendors are simulated with made-up data; nothing real is touched."
+DRY_RUN_NOTE = " DRY RUN: tools that would change something return the request they would send, and send nothing."
+READ_ONLY_NOTE = " READ-ONLY: only tools that read are served."
 
 Transports = Mapping[str, httpx2.AsyncBaseTransport]
 
@@ -64,7 +68,17 @@ def create_server(
     sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
     sandbox: bool = False,
 ) -> MCPServer[AppState]:
-    """The server for these settings. `transports` replaces the network per vendor (the sandbox, tests)."""
+    """The server for these settings. `transports` replaces the network per vendor (the sandbox, tests).
+
+    Raises ConfigError when the tool lists name tools that do not exist.
+    """
+    selection = select(ALL_TOOLS, settings)
+    runtime = Runtime(
+        audit=AuditTrail(settings.audit_log),
+        dry_run=settings.dry_run,
+        confirm_destructive=settings.confirm_destructive,
+        confirm_fallback=settings.confirm_fallback,
+    )
     policy = RetryPolicy(
         retries=settings.retries,
         backoff=settings.retry_backoff,
@@ -90,22 +104,28 @@ def create_server(
                     api_key=settings.commvault_api_key,
                     username=settings.commvault_username,
                     password=settings.commvault_password,
+                    dry_run=settings.dry_run,
                 )
             if settings.qovery_api_key is not None:
                 state.qovery = QoveryClient(
-                    http(settings.qovery_base_url, "qovery"), policy, api_key=settings.qovery_api_key
+                    http(settings.qovery_base_url, "qovery"),
+                    policy,
+                    api_key=settings.qovery_api_key,
+                    dry_run=settings.dry_run,
                 )
             for vendor, variables in state.missing.items():
                 if variables:
                     log.warning("%s tools are not configured: set %s", vendor, " and ".join(variables))
             yield state
 
+    notes = (SANDBOX_NOTE, sandbox), (READ_ONLY_NOTE, settings.read_only), (DRY_RUN_NOTE, settings.dry_run)
     return MCPServer(
         name="jobctl-mcp",
         title="jobctl: Commvault and Qovery jobs",
         version=__version__,
-        instructions=INSTRUCTIONS + (SANDBOX_NOTE if sandbox else ""),
-        tools=build_tools(ALL_TOOLS),
+        instructions=INSTRUCTIONS + "".join(note for note, applies in notes if applies),
+        tools=build_tools(selection.served, runtime),
+        middleware=[RefuseHidden(selection, ALL_TOOLS, runtime.audit)],
         lifespan=lifespan,
         log_level=settings.log_level,
     )

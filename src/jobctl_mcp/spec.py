@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict
 
-from jobctl_mcp.client import Route
+from jobctl_mcp.client import Route, plain_text
 
 Vendor = Literal["commvault", "qovery"]
 
@@ -21,6 +21,10 @@ class ToolInput(BaseModel):
     """Arguments of a tool. Unknown names are refused, so a misspelt argument is never silently dropped."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# Text that comes from a vendor reaches the agent as data: one line, no control characters, bounded.
+VendorText = Annotated[str, AfterValidator(plain_text)]
 
 
 class ToolOutput(BaseModel):
@@ -58,6 +62,9 @@ class ToolSpec(Generic[ClientT, InputT, OutputT]):
     input: type[InputT]
     output: type[OutputT]
     run: Callable[[ClientT, InputT], Awaitable[OutputT]]
+    # What a human is asked before a destructive call runs (JOBCTL_CONFIRM_DESTRUCTIVE): it reads the job
+    # fresh, so asking again just before acting shows whether the job changed while the human decided.
+    question: Callable[[ClientT, InputT], Awaitable[str]] | None = None
 
 
 AnySpec = ToolSpec[Any, Any, Any]

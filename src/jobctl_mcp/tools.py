@@ -1,24 +1,31 @@
 """The one place where table rows become MCP tools: annotations, input schemas, argument checking,
-and vendor errors turned into one-line tool errors."""
+confirmation, dry run and audit, and vendor errors turned into one-line tool errors."""
 
 import contextlib
 import inspect
 import json
 import logging
-from collections.abc import Callable, Iterable
-from typing import Any, Protocol, cast, get_args, get_origin
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal, Protocol, cast, get_args, get_origin
 
+import anyio
+from mcp.server.elicitation import AcceptedElicitation, ElicitationResult
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.resolve import Elicit, Resolve
 from mcp.server.mcpserver.tools import Tool
 from mcp_types import ToolAnnotations
-from pydantic import ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
-from jobctl_mcp.client import json_list, json_object
+from jobctl_mcp.audit import AuditTrail, Outcome
+from jobctl_mcp.client import DryRunStop, json_list, json_object
 from jobctl_mcp.commvault import COMMVAULT_TOOLS
-from jobctl_mcp.errors import InputError, JobctlError
+from jobctl_mcp.errors import InputError, JobctlError, NotConfirmedError, OutcomeUnknownError
+from jobctl_mcp.policy import can_elicit
 from jobctl_mcp.qovery import QOVERY_TOOLS
-from jobctl_mcp.spec import AnySpec, ToolInput, Vendor
+from jobctl_mcp.spec import AnySpec, ToolInput, ToolOutput, Vendor
 
 log = logging.getLogger(__name__)
 
@@ -106,33 +113,164 @@ def _decode_json_strings(model: type[ToolInput], arguments: dict[str, Any]) -> d
     return decoded
 
 
-def handler(spec: AnySpec) -> Callable[..., Any]:
-    """The coroutine the SDK calls for `spec`: arguments are read raw and checked by the row's own model."""
+class Approval(BaseModel):
+    """The form a human answers before a destructive call."""
 
-    async def call(ctx: Context) -> Any:
-        params = ctx.request_context.params or {}
-        try:
-            arguments = parse_arguments(spec, dict(params.get("arguments") or {}))
-            state = cast(Clients, ctx.request_context.lifespan_context)
-            return await spec.run(state.client(spec.vendor), arguments)
-        except JobctlError as exc:
-            raise ToolError(str(exc)) from None
+    approve: bool = Field(description="Go ahead with this action")
 
+
+class DryRun(ToolOutput):
+    """What a mutating tool returns under JOBCTL_DRY_RUN: the request it would have sent."""
+
+    dryRun: bool = True
+    method: str
+    url: str
+    body: Any = None
+    note: str = "Nothing was sent: this server runs in dry-run mode (JOBCTL_DRY_RUN)."
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """How served tools behave beyond their rows: dry run, human confirmation, the audit trail."""
+
+    audit: AuditTrail = field(default_factory=lambda: AuditTrail(None))
+    dry_run: bool = False
+    confirm_destructive: bool = False
+    confirm_fallback: Literal["deny", "allow"] = "deny"
+
+    def asks_a_human(self, spec: AnySpec) -> bool:
+        return self.confirm_destructive and spec.hints.destructive and spec.question is not None and not self.dry_run
+
+
+def _raw_arguments(ctx: Context) -> dict[str, Any]:
+    # Read unvalidated, so that the row's own model can refuse unknown names and explain itself in one line.
+    return dict((ctx.request_context.params or {}).get("arguments") or {})
+
+
+def _clients(ctx: Context) -> Clients:
+    return cast(Clients, ctx.request_context.lifespan_context)
+
+
+Check = Callable[[Any, ToolInput], Awaitable[None]]
+
+
+async def execute(spec: AnySpec, runtime: Runtime, ctx: Context, check: Check | None = None) -> Any:
+    """Run `spec` for this call: parse, optionally check once more, call the vendor, audit what changed."""
+    started = time.monotonic()
+    raw = _raw_arguments(ctx)
+    audited = not spec.hints.read_only
+
+    async def audit(outcome: Outcome, result: dict[str, Any] | None = None, detail: str | None = None) -> None:
+        if audited:
+            shown = raw if arguments is None else arguments.model_dump(mode="json", exclude_defaults=True)
+            await runtime.audit.record(
+                tool=spec.name, vendor=spec.vendor, arguments=shown, outcome=outcome, started=started,
+                result=result, detail=detail,
+            )  # fmt: skip
+
+    arguments: ToolInput | None = None
+    try:
+        arguments = parse_arguments(spec, raw)
+        client = _clients(ctx).client(spec.vendor)
+        if check is not None:
+            await check(client, arguments)
+        result = await spec.run(client, arguments)
+    except DryRunStop as stop:
+        planned = stop.planned
+        await audit("dry_run", detail=f"{planned.method} {planned.url}")
+        return DryRun(method=planned.method, url=planned.url, body=planned.body)
+    except JobctlError as exc:
+        await audit(_outcome(exc), detail=str(exc))
+        raise ToolError(str(exc)) from None
+    except anyio.get_cancelled_exc_class():
+        with anyio.CancelScope(shield=True):
+            await audit("unknown", detail="cancelled by the client while the request was in flight")
+        raise
+    await audit("ok", result=result.model_dump(mode="json"))
+    return result
+
+
+def _outcome(exc: JobctlError) -> Outcome:
+    if isinstance(exc, OutcomeUnknownError):
+        return "unknown"
+    return "declined" if isinstance(exc, NotConfirmedError) else "error"
+
+
+def handler(spec: AnySpec, runtime: Runtime) -> Callable[..., Any]:
+    """The coroutine the SDK calls for `spec`."""
+    if runtime.asks_a_human(spec):
+        call, extra = _confirmed_handler(spec, runtime)
+    else:
+
+        async def call(ctx: Context) -> Any:
+            return await execute(spec, runtime, ctx)
+
+        extra = []
     call.__name__ = spec.name.replace("-", "_")
     # The output schema comes from the return annotation, so each tool publishes its own model.
-    call.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context)],
-        return_annotation=spec.output,
-    )
+    output = DryRun if runtime.dry_run and not spec.hints.read_only else spec.output
+    context = inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context)
+    call.__signature__ = inspect.Signature([context, *extra], return_annotation=output)  # type: ignore[attr-defined]
     return call
 
 
-def build_tools(specs: Iterable[AnySpec]) -> list[Tool]:
+def _confirmed_handler(spec: AnySpec, runtime: Runtime) -> tuple[Callable[..., Any], list[inspect.Parameter]]:
+    """A handler that asks the human first, through the SDK's resolvers (which work on both protocol eras)."""
+    question_of = spec.question
+    assert question_of is not None
+
+    async def question(ctx: Context) -> str:
+        try:
+            return await question_of(_clients(ctx).client(spec.vendor), parse_arguments(spec, _raw_arguments(ctx)))
+        except JobctlError as exc:
+            raise ToolError(str(exc)) from None
+
+    async def ask(ctx: Context, asked: Annotated[str, Resolve(question)]) -> Elicit[Approval] | Approval:
+        if can_elicit(ctx):
+            return Elicit(asked, Approval)
+        if runtime.confirm_fallback == "allow":
+            log.warning("%s runs unconfirmed: the client cannot ask a human (JOBCTL_CONFIRM_FALLBACK=allow)", spec.name)
+            return Approval(approve=True)
+        message = (
+            f"Not done: {spec.name} needs a human's confirmation (JOBCTL_CONFIRM_DESTRUCTIVE) and this client "
+            "cannot ask one (it does not support elicitation). The operator can set JOBCTL_CONFIRM_FALLBACK=allow "
+            "or turn JOBCTL_CONFIRM_DESTRUCTIVE off."
+        )
+        await runtime.audit.record(
+            tool=spec.name, vendor=spec.vendor, arguments=_raw_arguments(ctx), outcome="refused",
+            started=time.monotonic(), detail=message,
+        )  # fmt: skip
+        raise ToolError(message)
+
+    async def call(
+        ctx: Context,
+        asked: Annotated[str, Resolve(question)],
+        answer: Annotated[ElicitationResult[Approval], Resolve(ask)],
+    ) -> Any:
+        async def confirmed(client: Any, arguments: ToolInput) -> None:
+            if not (isinstance(answer, AcceptedElicitation) and answer.data.approve):
+                raise NotConfirmedError(f"Not done: the human did not approve. {asked}")
+            # Read the job again: the human approved what they were shown, not whatever it became since.
+            if (now := await question_of(client, arguments)) != asked:
+                raise NotConfirmedError(f"Not done: the job changed while the human decided. Was: {asked} Now: {now}")
+
+        return await execute(spec, runtime, ctx, confirmed)
+
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    resolved = [
+        inspect.Parameter("asked", keyword, annotation=Annotated[str, Resolve(question)]),
+        inspect.Parameter("answer", keyword, annotation=Annotated[ElicitationResult[Approval], Resolve(ask)]),
+    ]
+    return call, resolved
+
+
+def build_tools(specs: Iterable[AnySpec], runtime: Runtime | None = None) -> list[Tool]:
     """MCP tools for the rows, in table order."""
+    runtime = runtime or Runtime()
     tools: list[Tool] = []
     for spec in specs:
         tool = Tool.from_function(
-            handler(spec),
+            handler(spec, runtime),
             name=spec.name,
             title=spec.title,
             description=spec.description,

@@ -1,0 +1,85 @@
+"""The audit trail: one JSON line for every call of a tool that can change something, written to the log
+(stderr) and, when JOBCTL_AUDIT_LOG names a file, appended there."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import anyio.to_thread
+
+from jobctl_mcp.client import json_object
+
+log = logging.getLogger("jobctl_mcp.audit")
+
+Outcome = Literal["ok", "error", "unknown", "dry_run", "declined", "refused"]
+
+_SECRET_KEY = re.compile(r"pass(word)?|secret|token|api[_-]?key|authori[sz]ation|authtoken|credential", re.IGNORECASE)
+
+
+def redact(value: Any) -> Any:
+    """`value` with whatever sits under a secret-looking key replaced."""
+    if isinstance(value, dict):
+        items: dict[str, Any] = value  # pyright: ignore[reportUnknownVariableType]
+        return {k: "[redacted]" if _SECRET_KEY.search(str(k)) else redact(v) for k, v in items.items()}
+    if isinstance(value, list):
+        return [redact(item) for item in value]  # pyright: ignore[reportUnknownVariableType]
+    return value
+
+
+def vendor_ids(result: dict[str, Any]) -> dict[str, Any]:
+    """The handles a vendor gave back (Commvault task and job ids, Qovery deployment request), if any."""
+    found = {key: result[key] for key in ("taskId", "jobIds") if key in result}
+    request = result.get("deploymentRequestId") or json_object(result.get("status")).get("deploymentRequestId")
+    return found | ({"deploymentRequestId": request} if request else {})
+
+
+class AuditTrail:
+    """Writes audit lines; the file is created 0600, only ever appended to, one whole line per write."""
+
+    def __init__(self, path: Path | None) -> None:
+        self._path = path
+        self._lock = threading.Lock()
+
+    async def record(
+        self,
+        *,
+        tool: str,
+        vendor: str,
+        arguments: dict[str, Any],
+        outcome: Outcome,
+        started: float,
+        result: dict[str, Any] | None = None,
+        detail: str | None = None,
+    ) -> None:
+        entry = {
+            "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "tool": tool,
+            "vendor": vendor,
+            "jobId": arguments.get("jobId"),
+            "arguments": redact(arguments),
+            "outcome": outcome,
+            "vendorIds": vendor_ids(result or {}),
+            "durationMs": round((time.monotonic() - started) * 1000, 1),
+        } | ({"detail": detail} if detail else {})
+        line = json.dumps(entry, separators=(",", ":"), ensure_ascii=False, default=str)
+        log.info("%s", line)
+        if self._path is not None:
+            await anyio.to_thread.run_sync(self._append, line)
+
+    def _append(self, line: str) -> None:
+        assert self._path is not None
+        with self._lock:
+            # O_APPEND: every write lands at the end, never truncating what is there.
+            fd = os.open(self._path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                os.write(fd, (line + "\n").encode())
+            finally:
+                os.close(fd)
