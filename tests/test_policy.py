@@ -184,7 +184,9 @@ async def test_dry_run_returns_each_request_and_sends_nothing(connect: Callable[
     assert deploy["url"].endswith("/deploy?forceEvent=CRON")
     assert deploy["body"] == {"image_tag": "2.0"}
     assert (edit["body"]["cpu"], edit["body"]["name"]) == (750, "nightly-report")  # the merged job, after a real read
-    assert writes(sandbox) == []
+    seen = {f"{r.method} {r.path}" for r in [*sandbox.commvault.requests, *sandbox.qovery.requests]}
+    # Only the login, edit-job's read of the job it merges into, and the one read-only call.
+    assert seen == {"POST /Login", f"GET /job/{CRON}", "GET /Job/9669"}
 
 
 async def test_the_audit_file_gets_one_line_per_mutating_call_under_concurrency(

@@ -118,3 +118,12 @@ def test_an_invalid_setting_stops_the_server_with_one_message(tmp_path: Path) ->
         "invalid configuration: COMMVAULT_BASE_URL: Value error, must start with https:// or http://" in failed.stderr
     )
     assert "qov_secret_value" not in failed.stderr
+
+
+def test_an_unknown_tool_name_stops_the_command_with_the_valid_names(tmp_path: Path) -> None:
+    env = clean_env(JOBCTL_EXCLUDE_TOOLS="kill-everything")
+    failed = subprocess.run([COMMAND, "--sandbox"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=30)
+    assert failed.returncode != 0
+    assert failed.stdout == ""
+    assert "unknown tool names in JOBCTL_TOOLS or JOBCTL_EXCLUDE_TOOLS: kill-everything" in failed.stderr
+    assert "Valid names: commvault-run-backup-job" in failed.stderr
