@@ -1,4 +1,5 @@
-"""The jobctl-mcp command: parse arguments, build the settings once, serve over stdio or streamable HTTP."""
+"""The jobctl-mcp command: parse arguments, build the settings once, then serve (stdio or streamable HTTP) or
+check the vendor configuration."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 import anyio
 from pydantic import ValidationError
@@ -23,54 +25,95 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         description="MCP server for Commvault backup/restore jobs and Qovery deployment jobs. Vendor credentials "
         "come from the environment or a .env file (see .env.example); --sandbox needs none.",
     )
+    parser.add_argument(
+        "command",
+        nargs="?",
+        choices=("serve", "check"),
+        default="serve",
+        help="serve (the default), or check: report the configuration and prove each vendor's credentials",
+    )
     parser.add_argument("--version", action="version", version=f"jobctl-mcp {__version__}")
     parser.add_argument(
         "--sandbox", action="store_true", help="serve against built-in simulated vendors (no credentials, no network)"
     )
-    parser.add_argument("--transport", choices=("stdio", "streamable-http"), default="stdio", help="default: stdio")
-    parser.add_argument("--host", default="127.0.0.1", help="streamable-http bind address (default: 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8000, help="streamable-http port (default: 8000)")
+    parser.add_argument("--transport", choices=("stdio", "streamable-http"), help="default: stdio (JOBCTL_TRANSPORT)")
+    parser.add_argument("--host", help="streamable-http bind address (default: 127.0.0.1, JOBCTL_HOST)")
+    parser.add_argument("--port", type=int, help="streamable-http port (default: 8000, JOBCTL_PORT)")
+    parser.add_argument("--stateless", action="store_true", help="no HTTP sessions, for replicas (JOBCTL_STATELESS)")
+    parser.add_argument(
+        "--allow-unauthenticated",
+        action="store_true",
+        help="serve HTTP beyond loopback without a token (only behind something that authenticates)",
+    )
     parser.add_argument("--read-only", action="store_true", help="serve only the tools that read (JOBCTL_READ_ONLY)")
     parser.add_argument("--log-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"), help="overrides JOBCTL_LOG_LEVEL")
     return parser.parse_args(argv)
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    args = parse_args(argv)
+def load_settings(args: argparse.Namespace) -> Settings:
+    """The environment's settings, then the command line's, which win."""
     try:
         settings = Settings()
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False))
         sys.exit(f"jobctl-mcp: invalid configuration: {problems}")
-    if args.log_level:
-        settings = settings.model_copy(update={"log_level": args.log_level})
-    if args.read_only:
-        settings = settings.model_copy(update={"read_only": True})
+    given = {"transport": args.transport, "host": args.host, "port": args.port, "log_level": args.log_level}
+    updates: dict[str, Any] = {key: value for key, value in given.items() if value is not None}
+    updates |= {flag: True for flag in ("stateless", "read_only") if getattr(args, flag)}
+    return settings.model_copy(update=updates)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    settings = load_settings(args)
     # stdout carries the stdio protocol: every log line goes to stderr.
     logging.basicConfig(stream=sys.stderr, level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
     if settings.log_level != "DEBUG":
         logging.getLogger("httpx2").setLevel(logging.WARNING)  # a line per vendor request is debugging detail
     try:
+        if args.command == "check":
+            sys.exit(anyio.run(check, settings, args.sandbox))
         anyio.run(serve, settings, args)
     except ConfigError as exc:
         sys.exit(f"jobctl-mcp: {exc}")
 
 
+async def check(settings: Settings, sandbox: bool) -> int:
+    from jobctl_mcp.check import check_vendors, healthy
+
+    settings, transports = _vendors(settings, sandbox)
+    results = await check_vendors(settings, transports)
+    sys.stdout.write("".join(result.line() + "\n" for result in results))
+    return 0 if healthy(results) else 1
+
+
 async def serve(settings: Settings, args: argparse.Namespace) -> None:
     # Imported here so that --help and --version answer without loading the MCP SDK.
-    from jobctl_mcp.server import create_server, sandboxed
+    from jobctl_mcp.server import create_server
 
-    if args.sandbox:
-        from jobctl_mcp.sandbox import Sandbox
+    if settings.transport == "streamable-http":
+        from jobctl_mcp.endpoint import refuse_exposure
 
-        sandbox = Sandbox()
-        server = create_server(sandboxed(settings, sandbox.env()), transports=sandbox.transports(), sandbox=True)
-    else:
-        server = create_server(settings)
+        refuse_exposure(settings, args.allow_unauthenticated)
+    settings, transports = _vendors(settings, args.sandbox)
+    server = create_server(settings, transports=transports, sandbox=args.sandbox)
     mode = " (sandbox)" if args.sandbox else ""
-    if args.transport == "stdio":
+    if settings.transport == "stdio":
         log.info("jobctl-mcp %s serving on stdio%s", __version__, mode)
         await server.run_stdio_async()
-    else:
-        log.info("jobctl-mcp %s serving on http://%s:%s/mcp%s", __version__, args.host, args.port, mode)
-        await server.run_streamable_http_async(host=args.host, port=args.port)
+        return
+    from jobctl_mcp.endpoint import MCP_PATH, http_app, serve_http
+
+    log.info("jobctl-mcp %s serving on http://%s:%s%s%s", __version__, settings.host, settings.port, MCP_PATH, mode)
+    await serve_http(http_app(server, settings, transports), settings)
+
+
+def _vendors(settings: Settings, sandbox: bool) -> tuple[Settings, Any]:
+    """The settings and transports that reach the vendors: the real ones, or the built-in sandbox."""
+    if not sandbox:
+        return settings, None
+    from jobctl_mcp.sandbox import Sandbox
+    from jobctl_mcp.server import sandboxed
+
+    simulated = Sandbox()
+    return sandboxed(settings, simulated.env()), simulated.transports()

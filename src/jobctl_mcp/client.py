@@ -256,7 +256,7 @@ class VendorClient:
         except httpx2.TransportError as exc:
             if not repeatable:
                 raise OutcomeUnknownError(
-                    self.vendor, operation, f"{_exception_name(exc)} after the request was sent. {_UNKNOWN_OUTCOME}"
+                    self.vendor, operation, f"{_exception_name(exc)} after the request was sent. {UNKNOWN_OUTCOME}"
                 ) from exc
             log.debug("%s %s %s: %s, retrying", self.vendor, method, url, type(exc).__name__)
             raise _TryAgain(cause=exc) from exc
@@ -283,7 +283,7 @@ class VendorClient:
                 raise VendorAPIError(self.vendor, operation, status, "the answer was not JSON") from None
         if not repeatable and status in (502, 504):
             raise OutcomeUnknownError(
-                self.vendor, operation, f"HTTP {status} from a gateway after the request was sent. {_UNKNOWN_OUTCOME}"
+                self.vendor, operation, f"HTTP {status} from a gateway after the request was sent. {UNKNOWN_OUTCOME}"
             )
         detail = response_detail(response)
         error = status_error_class(status)
@@ -294,7 +294,7 @@ class VendorClient:
         raise error(self.vendor, operation, status, detail, self.hint(status))
 
 
-_UNKNOWN_OUTCOME = "The outcome is unknown: check the job list or status before trying again."
+UNKNOWN_OUTCOME = "The outcome is unknown: check the job list or status before trying again."
 
 _GENERIC_HINTS = {
     400: "The vendor refused the request as invalid: check the arguments.",

@@ -81,6 +81,22 @@ class Settings(BaseSettings):
     )
     dry_run: bool = Field(default=False, description="Mutating tools return the request they would send")
     audit_log: Path | None = Field(default=None, description="File that receives one JSON line per mutating call")
+    call_timeout: float = Field(default=120.0, gt=0, description="Seconds a tool call may take, retries included")
+
+    transport: Literal["stdio", "streamable-http"] = Field(default="stdio", description="How clients connect")
+    host: str = Field(default="127.0.0.1", description="Address the HTTP endpoint binds")
+    port: int = Field(default=8000, ge=0, le=65535, description="Port of the HTTP endpoint")
+    stateless: bool = Field(default=False, description="No HTTP sessions: any replica can answer any request")
+    http_token: SecretStr | None = Field(default=None, description="Bearer token every HTTP request must carry")
+    http_token_file: Path | None = Field(
+        default=None, description="File holding that token, read again when it changes (rotation without restart)"
+    )
+    allowed_hosts: Names = Field(default=(), description="Host headers accepted besides loopback ('*': any)")
+    allowed_origins: Names = Field(default=(), description="Origin headers accepted besides loopback")
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest HTTP request body accepted")
+    state_key: SecretStr | None = Field(
+        default=None, description="Key that seals confirmation state, shared by replicas (32+ characters)"
+    )
 
     @field_validator("commvault_base_url", "qovery_base_url")
     @classmethod
@@ -91,7 +107,7 @@ class Settings(BaseSettings):
             raise ValueError("must start with https:// or http://")
         return value.rstrip("/")
 
-    @field_validator("toolsets", "tools", "exclude_tools", mode="before")
+    @field_validator("toolsets", "tools", "exclude_tools", "allowed_hosts", "allowed_origins", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):

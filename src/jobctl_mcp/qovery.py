@@ -27,6 +27,8 @@ DEPLOY = Route("POST", "/job/{jobId}/deploy")
 REDEPLOY = Route("POST", "/job/{jobId}/redeploy")
 STOP = Route("POST", "/job/{jobId}/stop")
 UNINSTALL = Route("POST", "/job/{jobId}/uninstall")
+# Not a tool: the cheapest read any token can make, so that `jobctl-mcp check` proves the credentials.
+ORGANIZATIONS = Route("GET", "/organization")
 
 # JobRequest, the PUT body (qovery.md §1 "Key schemas"); `source` and the groups are rebuilt separately.
 _PLAIN_FIELDS = (
@@ -219,6 +221,10 @@ class QoveryClient(VendorClient):
     async def clean_failed(self, job_id: UUID) -> list[str]:
         data = json_object(await self._job_call("clean failed runs of job", CLEAN_FAILED, job_id))
         return [str(name) for name in json_list(data.get("clean_kubernetes_jobs"))]
+
+    async def organizations(self) -> list[str]:
+        data = json_object(await self.request("list organizations", ORGANIZATIONS))
+        return [str(json_object(org).get("name")) for org in json_list(data.get("results"))]
 
     async def act(self, action: str, route: Route, job_id: UUID, **kwargs: Any) -> JobStatus | None:
         """deploy, redeploy, stop or uninstall: 202 with a Status, or 204 when nothing was triggered."""

@@ -13,6 +13,7 @@ from pathlib import Path
 import anyio
 import httpx2
 from mcp.server.mcpserver import MCPServer
+from mcp.server.request_state import RequestStateSecurity
 from pydantic import SecretStr
 
 from jobctl_mcp import __version__
@@ -61,6 +62,45 @@ class AppState:
         return configured
 
 
+@asynccontextmanager
+async def open_clients(
+    settings: Settings, transports: Transports | None = None, sleep: Callable[[float], Awaitable[None]] = anyio.sleep
+) -> AsyncGenerator[AppState]:
+    """One client per configured vendor, each over its own pooled httpx2 client, closed on exit."""
+    policy = RetryPolicy(
+        retries=settings.retries,
+        backoff=settings.retry_backoff,
+        backoff_max=settings.retry_backoff_max,
+        retry_after_max=settings.retry_after_max,
+        sleep=sleep,
+    )
+    async with AsyncExitStack() as stack:
+        state = AppState(missing={"commvault": settings.commvault_missing(), "qovery": settings.qovery_missing()})
+
+        def http(base_url: str, vendor: str, verify: bool | Path = True) -> httpx2.AsyncClient:
+            client = _http_client(settings, base_url, (transports or {}).get(vendor), verify)
+            stack.push_async_callback(client.aclose)
+            return client
+
+        if not state.missing["commvault"] and (root := settings.commvault_api_root):
+            state.commvault = CommvaultClient(
+                http(root, "commvault", settings.commvault_verify_tls),
+                policy,
+                api_key=settings.commvault_api_key,
+                username=settings.commvault_username,
+                password=settings.commvault_password,
+                dry_run=settings.dry_run,
+            )
+        if settings.qovery_api_key is not None:
+            state.qovery = QoveryClient(
+                http(settings.qovery_base_url, "qovery"),
+                policy,
+                api_key=settings.qovery_api_key,
+                dry_run=settings.dry_run,
+            )
+        yield state
+
+
 def create_server(
     settings: Settings,
     *,
@@ -78,47 +118,20 @@ def create_server(
         dry_run=settings.dry_run,
         confirm_destructive=settings.confirm_destructive,
         confirm_fallback=settings.confirm_fallback,
-    )
-    policy = RetryPolicy(
-        retries=settings.retries,
-        backoff=settings.retry_backoff,
-        backoff_max=settings.retry_backoff_max,
-        retry_after_max=settings.retry_after_max,
-        sleep=sleep,
+        call_timeout=settings.call_timeout,
     )
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncGenerator[AppState]:
-        async with AsyncExitStack() as stack:
-            state = AppState(missing={"commvault": settings.commvault_missing(), "qovery": settings.qovery_missing()})
-
-            def http(base_url: str, vendor: str, verify: bool | Path = True) -> httpx2.AsyncClient:
-                client = _http_client(settings, base_url, (transports or {}).get(vendor), verify)
-                stack.push_async_callback(client.aclose)
-                return client
-
-            if not state.missing["commvault"] and (root := settings.commvault_api_root):
-                state.commvault = CommvaultClient(
-                    http(root, "commvault", settings.commvault_verify_tls),
-                    policy,
-                    api_key=settings.commvault_api_key,
-                    username=settings.commvault_username,
-                    password=settings.commvault_password,
-                    dry_run=settings.dry_run,
-                )
-            if settings.qovery_api_key is not None:
-                state.qovery = QoveryClient(
-                    http(settings.qovery_base_url, "qovery"),
-                    policy,
-                    api_key=settings.qovery_api_key,
-                    dry_run=settings.dry_run,
-                )
+        async with open_clients(settings, transports, sleep) as state:
             for vendor, variables in state.missing.items():
                 if variables:
                     log.warning("%s tools are not configured: set %s", vendor, " and ".join(variables))
             yield state
 
     notes = (SANDBOX_NOTE, sandbox), (READ_ONLY_NOTE, settings.read_only), (DRY_RUN_NOTE, settings.dry_run)
+    # Confirmation state rides in the client's requests; replicas that share JOBCTL_STATE_KEY can all unseal it.
+    sealing = RequestStateSecurity(keys=[settings.state_key.get_secret_value()]) if settings.state_key else None
     return MCPServer(
         name="jobctl-mcp",
         title="jobctl: Commvault and Qovery jobs",
@@ -128,6 +141,7 @@ def create_server(
         middleware=[RefuseHidden(selection, ALL_TOOLS, runtime.audit)],
         lifespan=lifespan,
         log_level=settings.log_level,
+        request_state_security=sealing,
     )
 
 

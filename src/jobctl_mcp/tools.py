@@ -20,9 +20,16 @@ from mcp_types import ToolAnnotations
 from pydantic import BaseModel, Field, ValidationError
 
 from jobctl_mcp.audit import AuditTrail, Outcome
-from jobctl_mcp.client import DryRunStop, json_list, json_object
+from jobctl_mcp.client import UNKNOWN_OUTCOME, DryRunStop, json_list, json_object
 from jobctl_mcp.commvault import COMMVAULT_TOOLS
-from jobctl_mcp.errors import InputError, JobctlError, NotConfirmedError, OutcomeUnknownError
+from jobctl_mcp.errors import (
+    InputError,
+    JobctlError,
+    NotConfirmedError,
+    OutcomeUnknownError,
+    VendorError,
+    VendorUnavailableError,
+)
 from jobctl_mcp.policy import can_elicit
 from jobctl_mcp.qovery import QOVERY_TOOLS
 from jobctl_mcp.spec import AnySpec, ToolInput, ToolOutput, Vendor
@@ -137,6 +144,7 @@ class Runtime:
     dry_run: bool = False
     confirm_destructive: bool = False
     confirm_fallback: Literal["deny", "allow"] = "deny"
+    call_timeout: float = 120.0
 
     def asks_a_human(self, spec: AnySpec) -> bool:
         return self.confirm_destructive and spec.hints.destructive and spec.question is not None and not self.dry_run
@@ -174,7 +182,13 @@ async def execute(spec: AnySpec, runtime: Runtime, ctx: Context, check: Check | 
         client = _clients(ctx).client(spec.vendor)
         if check is not None:
             await check(client, arguments)
-        result = await spec.run(client, arguments)
+        # A slow vendor must not hold a call (and its client) forever, whatever the retries add up to.
+        with anyio.fail_after(runtime.call_timeout):
+            result = await spec.run(client, arguments)
+    except TimeoutError:
+        error = _late(spec, runtime.call_timeout)
+        await audit(_outcome(error), detail=str(error))
+        raise ToolError(str(error)) from None
     except DryRunStop as stop:
         planned = stop.planned
         await audit("dry_run", detail=f"{planned.method} {planned.url}")
@@ -188,6 +202,14 @@ async def execute(spec: AnySpec, runtime: Runtime, ctx: Context, check: Check | 
         raise
     await audit("ok", result=result.model_dump(mode="json"))
     return result
+
+
+def _late(spec: AnySpec, seconds: float) -> VendorError:
+    late = f"no complete answer within {seconds:g} s (JOBCTL_CALL_TIMEOUT)"
+    vendor = spec.vendor.capitalize()
+    if spec.hints.read_only:
+        return VendorUnavailableError(vendor, spec.name, late)
+    return OutcomeUnknownError(vendor, spec.name, f"{late}. {UNKNOWN_OUTCOME}")
 
 
 def _outcome(exc: JobctlError) -> Outcome:

@@ -267,6 +267,9 @@ _SEED_STATES = {  # job id -> (state, status_details.action, service_deployment_
 }
 
 
+_ORGANIZATION_ID = "1f2e3d4c-5b6a-4978-8a9b-0c1d2e3f4a5b"
+
+
 class QoverySim(VendorSim):
     """Qovery at the API root; `jobs` holds JobResponse dicts and `statuses` Status dicts, both by job id."""
 
@@ -289,8 +292,14 @@ class QoverySim(VendorSim):
             Endpoint("POST", job + "/redeploy", self._redeploy),
             Endpoint("POST", job + "/stop", self._stop),
             Endpoint("POST", job + "/uninstall", self._uninstall),
+            # Outside the ten job operations: the cheapest read a token can make, used by `jobctl-mcp check`.
+            Endpoint("GET", r"/organization", self._list_organizations),
         ]
         super().__init__(("",), endpoints)
+
+    def _list_organizations(self, _call: Call) -> Response:
+        organization = {"id": _ORGANIZATION_ID, "created_at": "2024-11-02T10:00:00Z", "name": "Acme", "plan": "TEAM"}
+        return JSONResponse({"results": [organization]})
 
     def authenticate(self, request: RecordedRequest) -> None:
         if request.headers.get("authorization") not in _AUTHORIZATIONS:
