@@ -3,13 +3,8 @@ simulated vendors served on loopback too, so every hop is a real socket."""
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Generator
-from contextlib import contextmanager
 from pathlib import Path
 
 import anyio
@@ -19,16 +14,10 @@ from mcp import Client, StdioServerParameters
 from jobctl_mcp import __version__
 from jobctl_mcp.sandbox import COMMVAULT_PASSWORD, COMMVAULT_USERNAME, QOVERY_API_KEY, Sandbox
 from jobctl_mcp.sandbox.loopback import serving
+from tests.commands import COMMAND, clean_env, running_http_server
 from tests.conftest import data
 
-COMMAND = str(Path(sys.executable).with_name("jobctl-mcp"))
 CRON = "7c0f1c57-5b7e-4d2a-9c55-0f2a4c1b9e11"
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    """The machine's environment without any vendor or server setting, plus `extra`."""
-    kept = {k: v for k, v in os.environ.items() if not k.startswith(("COMMVAULT_", "QOVERY_", "JOBCTL_"))}
-    return {**kept, **extra}
 
 
 async def call_both_vendors(client: Client) -> None:
@@ -47,34 +36,6 @@ async def test_the_console_script_serves_the_sandbox_over_stdio(tmp_path: Path) 
         async with Client(params) as client:
             assert client.server_info is None or client.server_info.name == "jobctl-mcp"
             await call_both_vendors(client)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@contextmanager
-def running_http_server(env: dict[str, str], cwd: Path) -> Generator[str]:
-    port = free_port()
-    args = [COMMAND, "--transport", "streamable-http", "--port", str(port)]
-    process = subprocess.Popen(args, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            assert process.poll() is None, process.stderr.read().decode() if process.stderr else "exited"
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            assert time.monotonic() < deadline, "the server did not listen within 20 s"
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        if process.stderr:
-            process.stderr.close()
 
 
 @pytest.mark.anyio
@@ -127,3 +88,27 @@ def test_an_unknown_tool_name_stops_the_command_with_the_valid_names(tmp_path: P
     assert failed.stdout == ""
     assert "unknown tool names in JOBCTL_TOOLS or JOBCTL_EXCLUDE_TOOLS: kill-everything" in failed.stderr
     assert "Valid names: commvault-run-backup-job" in failed.stderr
+
+
+def test_check_proves_each_configured_vendor(tmp_path: Path) -> None:
+    checked = subprocess.run(
+        [COMMAND, "check", "--sandbox"], env=clean_env(), cwd=tmp_path, capture_output=True, text=True
+    )
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stdout.splitlines() == [
+        "commvault: ok - GET /Job answered (6 backup jobs visible)",
+        "qovery: ok - GET /organization answered (Acme)",
+    ]
+
+
+def test_check_says_what_is_missing_and_fails(tmp_path: Path) -> None:
+    env = clean_env(QOVERY_API_KEY="qov_x", QOVERY_BASE_URL="http://127.0.0.1:1")
+    checked = subprocess.run([COMMAND, "check"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert checked.returncode == 1
+    commvault, qovery = checked.stdout.splitlines()
+    assert commvault == (
+        "commvault: not configured - set COMMVAULT_BASE_URL (or COMMVAULT_WEBSERVER) "
+        "and COMMVAULT_API_KEY (or COMMVAULT_USERNAME and COMMVAULT_PASSWORD)"
+    )
+    assert qovery.startswith("qovery: failed - Qovery list organizations failed: no answer after 3 attempts")
+    assert "qov_x" not in checked.stdout + checked.stderr
