@@ -41,10 +41,16 @@ def _no_settings_from_the_machine(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 class Sleeps(list[float]):
-    """Records the retry delays the server asked for, without waiting them out."""
+    """Records the pauses the server asked for (retries, polling) without waiting: time is virtual."""
+
+    now = 0.0
 
     async def __call__(self, seconds: float) -> None:
         self.append(seconds)
+        self.now += seconds
+
+    def clock(self) -> float:
+        return self.now
 
 
 @pytest.fixture
@@ -68,7 +74,7 @@ def sandbox_server(
     """The server against `sandbox`; `env` overrides its vendor variables (an API key wins over a login)."""
     base = isolated_settings(**settings)
     vendors = sandboxed(base, {**sandbox.env(), **(env or {})})
-    return create_server(vendors, transports=sandbox.transports(), sleep=sleeps, sandbox=True)
+    return create_server(vendors, transports=sandbox.transports(), sleep=sleeps, clock=sleeps.clock, sandbox=True)
 
 
 @pytest.fixture

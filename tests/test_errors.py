@@ -158,7 +158,7 @@ async def test_an_unknown_argument_lists_the_valid_ones(client: Client) -> None:
 
 async def test_unconfigured_vendors_still_list_and_say_what_to_set() -> None:
     async with Client(create_server(isolated_settings())) as client:
-        assert len((await client.list_tools()).tools) == 17
+        assert len((await client.list_tools()).tools) == 18
         commvault = error(await client.call_tool("commvault-list-jobs", {}))
         qovery = error(await client.call_tool("get-job-status", {"jobId": CRON}))
     assert "COMMVAULT_BASE_URL (or COMMVAULT_WEBSERVER)" in commvault

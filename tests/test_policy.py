@@ -29,6 +29,7 @@ READ_ONLY = [
     "get-job-id",
     "list-last-job-commits",
     "get-job-status",
+    "wait-for-job",
 ]
 DESTRUCTIVE = {"commvault-kill-running-job", "commvault-run-restore-job", "delete-job", "uninstall-job"}
 
@@ -68,8 +69,11 @@ async def test_read_only_beats_an_allow_list_naming_a_mutating_tool(connect: Cal
 async def test_toolsets_allow_and_deny_lists(connect: Callable[..., Client], sandbox: Sandbox) -> None:
     async with connect(toolsets="qovery", exclude_tools="delete-job") as client:
         names = await listed(client)
-        assert names == [spec.name for spec in ALL_TOOLS if spec.vendor == "qovery" and spec.name != "delete-job"]
+        qovery = [spec.name for spec in ALL_TOOLS if spec.vendor == "qovery" and spec.name != "delete-job"]
+        assert names == [*qovery, "wait-for-job"]  # spans vendors: served, but only for the enabled ones
         assert "toolset is not enabled" in error(await client.call_tool("commvault-list-jobs", {}))
+        waited = error(await client.call_tool("wait-for-job", {"vendor": "commvault", "jobId": 9612}))
+        assert "the commvault toolset is not enabled on this server (JOBCTL_TOOLSETS)" in waited
         assert "JOBCTL_EXCLUDE_TOOLS" in error(await client.call_tool("delete-job", {"jobId": CRON}))
     async with connect(tools="get-job-status,stop-job") as client:
         assert await listed(client) == ["get-job-status", "stop-job"]

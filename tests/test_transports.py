@@ -21,7 +21,7 @@ CRON = "7c0f1c57-5b7e-4d2a-9c55-0f2a4c1b9e11"
 
 
 async def call_both_vendors(client: Client) -> None:
-    assert len((await client.list_tools()).tools) == 17
+    assert len((await client.list_tools()).tools) == 18
     job = data(await client.call_tool("commvault-get-job-details", {"jobId": 9669}))
     assert (job["jobId"], job["status"]) == (9669, "Running")
     status = data(await client.call_tool("get-job-status", {"jobId": CRON}))

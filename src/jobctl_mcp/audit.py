@@ -52,7 +52,7 @@ class AuditTrail:
         self,
         *,
         tool: str,
-        vendor: str,
+        vendor: str | None,
         arguments: dict[str, Any],
         outcome: Outcome,
         started: float,

@@ -82,6 +82,8 @@ class Settings(BaseSettings):
     dry_run: bool = Field(default=False, description="Mutating tools return the request they would send")
     audit_log: Path | None = Field(default=None, description="File that receives one JSON line per mutating call")
     call_timeout: float = Field(default=120.0, gt=0, description="Seconds a tool call may take, retries included")
+    poll_interval: float = Field(default=2.0, gt=0, description="wait-for-job: first pause between polls, seconds")
+    poll_interval_max: float = Field(default=30.0, gt=0, description="wait-for-job: longest pause between polls")
 
     transport: Literal["stdio", "streamable-http"] = Field(default="stdio", description="How clients connect")
     host: str = Field(default="127.0.0.1", description="Address the HTTP endpoint binds")

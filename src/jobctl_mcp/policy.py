@@ -42,7 +42,7 @@ def _refusal(spec: AnySpec, settings: Settings) -> str | None:
     # Read-only is checked first: it wins over every list that would let a mutating tool in.
     if settings.read_only and not spec.hints.read_only:
         return "the server is read-only (JOBCTL_READ_ONLY)"
-    if spec.vendor not in settings.toolsets:
+    if spec.vendor is not None and spec.vendor not in settings.toolsets:
         return f"the {spec.vendor} toolset is not enabled (JOBCTL_TOOLSETS)"
     if settings.tools is not None and spec.name not in settings.tools:
         return "it is not in the server's allow-list (JOBCTL_TOOLS)"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import ssl
+import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
@@ -22,10 +23,11 @@ from jobctl_mcp.client import RetryPolicy
 from jobctl_mcp.commvault import CommvaultClient
 from jobctl_mcp.config import Settings
 from jobctl_mcp.errors import ConfigError
+from jobctl_mcp.follow import Polling
 from jobctl_mcp.policy import RefuseHidden, select
 from jobctl_mcp.qovery import QoveryClient
-from jobctl_mcp.spec import Vendor
-from jobctl_mcp.tools import ALL_TOOLS, Runtime, build_tools
+from jobctl_mcp.spec import VENDORS, Vendor
+from jobctl_mcp.tools import ALL_TOOLS, Runtime, build_tools, register_resources
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +52,12 @@ class AppState:
     commvault: CommvaultClient | None = None
     qovery: QoveryClient | None = None
     missing: dict[str, list[str]] = field(default_factory=dict[str, list[str]])
+    enabled: tuple[Vendor, ...] = VENDORS
+    polling: Polling = field(default_factory=Polling)
 
     def client(self, vendor: Vendor) -> CommvaultClient | QoveryClient:
+        if vendor not in self.enabled:
+            raise ConfigError(f"the {vendor} toolset is not enabled on this server (JOBCTL_TOOLSETS)")
         configured = self.commvault if vendor == "commvault" else self.qovery
         if configured is None:
             variables = " and ".join(self.missing.get(vendor, []))
@@ -64,7 +70,10 @@ class AppState:
 
 @asynccontextmanager
 async def open_clients(
-    settings: Settings, transports: Transports | None = None, sleep: Callable[[float], Awaitable[None]] = anyio.sleep
+    settings: Settings,
+    transports: Transports | None = None,
+    sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+    clock: Callable[[], float] = time.monotonic,
 ) -> AsyncGenerator[AppState]:
     """One client per configured vendor, each over its own pooled httpx2 client, closed on exit."""
     policy = RetryPolicy(
@@ -75,7 +84,11 @@ async def open_clients(
         sleep=sleep,
     )
     async with AsyncExitStack() as stack:
-        state = AppState(missing={"commvault": settings.commvault_missing(), "qovery": settings.qovery_missing()})
+        state = AppState(
+            missing={"commvault": settings.commvault_missing(), "qovery": settings.qovery_missing()},
+            enabled=settings.toolsets,
+            polling=Polling(settings.poll_interval, settings.poll_interval_max, sleep, clock),
+        )
 
         def http(base_url: str, vendor: str, verify: bool | Path = True) -> httpx2.AsyncClient:
             client = _http_client(settings, base_url, (transports or {}).get(vendor), verify)
@@ -106,6 +119,7 @@ def create_server(
     *,
     transports: Transports | None = None,
     sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+    clock: Callable[[], float] = time.monotonic,
     sandbox: bool = False,
 ) -> MCPServer[AppState]:
     """The server for these settings. `transports` replaces the network per vendor (the sandbox, tests).
@@ -123,7 +137,7 @@ def create_server(
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncGenerator[AppState]:
-        async with open_clients(settings, transports, sleep) as state:
+        async with open_clients(settings, transports, sleep, clock) as state:
             for vendor, variables in state.missing.items():
                 if variables:
                     log.warning("%s tools are not configured: set %s", vendor, " and ".join(variables))
@@ -132,7 +146,7 @@ def create_server(
     notes = (SANDBOX_NOTE, sandbox), (READ_ONLY_NOTE, settings.read_only), (DRY_RUN_NOTE, settings.dry_run)
     # Confirmation state rides in the client's requests; replicas that share JOBCTL_STATE_KEY can all unseal it.
     sealing = RequestStateSecurity(keys=[settings.state_key.get_secret_value()]) if settings.state_key else None
-    return MCPServer(
+    server = MCPServer(
         name="jobctl-mcp",
         title="jobctl: Commvault and Qovery jobs",
         version=__version__,
@@ -143,6 +157,8 @@ def create_server(
         log_level=settings.log_level,
         request_state_security=sealing,
     )
+    register_resources(server, settings.toolsets)
+    return server
 
 
 def _http_client(
@@ -167,4 +183,9 @@ def sandboxed(settings: Settings, env: Mapping[str, str]) -> Settings:
     values = {
         by_alias[key]: SecretStr(value) if "KEY" in key or "PASSWORD" in key else value for key, value in env.items()
     }
-    return settings.model_copy(update={**cleared, **values})
+    # Sandbox jobs move on every poll, so a wait there finishes in seconds.
+    pacing = {
+        "poll_interval": min(settings.poll_interval, 0.25),
+        "poll_interval_max": min(settings.poll_interval_max, 1.0),
+    }
+    return settings.model_copy(update={**cleared, **values, **pacing})

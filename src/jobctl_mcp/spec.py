@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
@@ -11,6 +12,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict
 from jobctl_mcp.client import Route, plain_text
 
 Vendor = Literal["commvault", "qovery"]
+VENDORS: tuple[Vendor, ...] = ("commvault", "qovery")
 
 ClientT = TypeVar("ClientT")
 InputT = TypeVar("InputT", bound="ToolInput")
@@ -54,7 +56,7 @@ class ToolSpec(Generic[ClientT, InputT, OutputT]):
     """One tool: its agent-facing text, its declared behaviour, the vendor call it makes, its types."""
 
     name: str
-    vendor: Vendor
+    vendor: Vendor | None  # None: the tool spans vendors and receives the server state, not one client
     title: str
     description: str
     hints: Hints
@@ -68,3 +70,13 @@ class ToolSpec(Generic[ClientT, InputT, OutputT]):
 
 
 AnySpec = ToolSpec[Any, Any, Any]
+
+Progress = Callable[[float, float | None, str | None], Awaitable[None]]
+
+
+async def _no_progress(progress: float, total: float | None, message: str | None) -> None:
+    del progress, total, message
+
+
+# Set per call by the MCP glue: lets a long-running tool report progress without knowing about MCP.
+report_progress: ContextVar[Progress] = ContextVar("report_progress", default=_no_progress)

@@ -9,11 +9,12 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, Protocol, cast, get_args, get_origin
+from uuid import UUID
 
 import anyio
 from mcp.server.elicitation import AcceptedElicitation, ElicitationResult
-from mcp.server.mcpserver import Context
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
 from mcp.server.mcpserver.resolve import Elicit, Resolve
 from mcp.server.mcpserver.tools import Tool
 from mcp_types import ToolAnnotations
@@ -26,17 +27,19 @@ from jobctl_mcp.errors import (
     InputError,
     JobctlError,
     NotConfirmedError,
+    NotFoundError,
     OutcomeUnknownError,
     VendorError,
     VendorUnavailableError,
 )
+from jobctl_mcp.follow import WAIT_FOR_JOB, observe_commvault, observe_qovery
 from jobctl_mcp.policy import can_elicit
 from jobctl_mcp.qovery import QOVERY_TOOLS
-from jobctl_mcp.spec import AnySpec, ToolInput, ToolOutput, Vendor
+from jobctl_mcp.spec import AnySpec, ToolInput, ToolOutput, Vendor, report_progress
 
 log = logging.getLogger(__name__)
 
-ALL_TOOLS: tuple[AnySpec, ...] = COMMVAULT_TOOLS + QOVERY_TOOLS
+ALL_TOOLS: tuple[AnySpec, ...] = (*COMMVAULT_TOOLS, *QOVERY_TOOLS, WAIT_FOR_JOB)
 
 
 class Clients(Protocol):
@@ -179,11 +182,13 @@ async def execute(spec: AnySpec, runtime: Runtime, ctx: Context, check: Check | 
     arguments: ToolInput | None = None
     try:
         arguments = parse_arguments(spec, raw)
-        client = _clients(ctx).client(spec.vendor)
+        client = _clients(ctx).client(spec.vendor) if spec.vendor else _clients(ctx)
+        report_progress.set(ctx.report_progress)
         if check is not None:
             await check(client, arguments)
         # A slow vendor must not hold a call (and its client) forever, whatever the retries add up to.
-        with anyio.fail_after(runtime.call_timeout):
+        # A tool that waits on purpose (wait-for-job) gets its own timeout on top.
+        with anyio.fail_after(runtime.call_timeout + getattr(arguments, "timeoutSeconds", 0)):
             result = await spec.run(client, arguments)
     except TimeoutError:
         error = _late(spec, runtime.call_timeout)
@@ -206,7 +211,7 @@ async def execute(spec: AnySpec, runtime: Runtime, ctx: Context, check: Check | 
 
 def _late(spec: AnySpec, seconds: float) -> VendorError:
     late = f"no complete answer within {seconds:g} s (JOBCTL_CALL_TIMEOUT)"
-    vendor = spec.vendor.capitalize()
+    vendor = spec.vendor.capitalize() if spec.vendor else "The vendor"
     if spec.hints.read_only:
         return VendorUnavailableError(vendor, spec.name, late)
     return OutcomeUnknownError(vendor, spec.name, f"{late}. {UNKNOWN_OUTCOME}")
@@ -238,12 +243,13 @@ def handler(spec: AnySpec, runtime: Runtime) -> Callable[..., Any]:
 
 def _confirmed_handler(spec: AnySpec, runtime: Runtime) -> tuple[Callable[..., Any], list[inspect.Parameter]]:
     """A handler that asks the human first, through the SDK's resolvers (which work on both protocol eras)."""
-    question_of = spec.question
-    assert question_of is not None
+    question_of, vendor = spec.question, spec.vendor
+    assert question_of is not None, "only rows with a question ask a human"
+    assert vendor is not None, "only single-vendor rows ask a human"
 
     async def question(ctx: Context) -> str:
         try:
-            return await question_of(_clients(ctx).client(spec.vendor), parse_arguments(spec, _raw_arguments(ctx)))
+            return await question_of(_clients(ctx).client(vendor), parse_arguments(spec, _raw_arguments(ctx)))
         except JobctlError as exc:
             raise ToolError(str(exc)) from None
 
@@ -304,3 +310,57 @@ def build_tools(specs: Iterable[AnySpec], runtime: Runtime | None = None) -> lis
         metadata = tool.fn_metadata.model_copy(update={"output_schema": output})
         tools.append(tool.model_copy(update={"parameters": input_schema(spec.input), "fn_metadata": metadata}))
     return tools
+
+
+async def _summary(ctx: Context, vendor: Vendor, job_id: str) -> str:
+    """The compact job summary the tools return, as JSON, for a resource read."""
+    try:
+        clients = _clients(ctx)
+        if vendor == "commvault":
+            return (await observe_commvault(clients.client("commvault"), _commvault_id(job_id))).commvault_json()
+        return (await observe_qovery(clients.client("qovery"), _qovery_id(job_id), seen_before=False)).qovery_json()
+    except NotFoundError as exc:
+        raise ResourceNotFoundError(str(exc)) from None
+    except JobctlError as exc:
+        raise ResourceError(str(exc)) from None
+
+
+def _commvault_id(value: str) -> int:
+    if not value.isdigit() or int(value) <= 0:
+        raise InputError(f"a Commvault job id is a positive integer, not {value!r}")
+    return int(value)
+
+
+def _qovery_id(value: str) -> UUID:
+    try:
+        return UUID(value)
+    except ValueError:
+        raise InputError(f"a Qovery job id is a UUID, not {value!r}") from None
+
+
+def register_resources(server: MCPServer[Any], enabled: Iterable[Vendor]) -> None:
+    """Resource templates for the enabled vendors' jobs: the same summaries as the tools, for clients to attach."""
+    if "commvault" in enabled:
+
+        async def commvault_job(jobId: str, ctx: Context) -> str:
+            return await _summary(ctx, "commvault", jobId)
+
+        server.resource(
+            "commvault://jobs/{jobId}",
+            name="commvault-job",
+            title="Commvault job",
+            description="Commvault: a job's compact summary, as commvault-get-job-details returns it.",
+            mime_type="application/json",
+        )(commvault_job)
+    if "qovery" in enabled:
+
+        async def qovery_job_status(jobId: str, ctx: Context) -> str:
+            return await _summary(ctx, "qovery", jobId)
+
+        server.resource(
+            "qovery://jobs/{jobId}/status",
+            name="qovery-job-status",
+            title="Qovery job status",
+            description="Qovery: a job's compact deployment status, as get-job-status returns it.",
+            mime_type="application/json",
+        )(qovery_job_status)

@@ -1,0 +1,175 @@
+"""Following a job to its end: the wait-for-job tool (one call instead of an agent's polling loop, with progress
+for the human) and the job resources that clients can attach to a conversation."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol, Self
+from uuid import UUID
+
+import anyio
+from pydantic import Field, model_validator
+
+from jobctl_mcp.client import Route, json_list, json_object
+from jobctl_mcp.commvault import CommvaultClient, Job
+from jobctl_mcp.errors import NotFoundError
+from jobctl_mcp.qovery import GET_STATUS, JobStatus, QoveryClient
+from jobctl_mcp.spec import READ, ToolInput, ToolOutput, ToolSpec, Vendor, report_progress
+
+# commvault.md §5: finished means the status contains one of these words (as cvpysdk decides).
+_COMMVAULT_FINISHED = re.compile(r"completed|killed|committed|failed", re.IGNORECASE)
+_COMMVAULT_FAILED = re.compile(r"killed|failed", re.IGNORECASE)
+# qovery.md §4: the CLI stops on these states and fails on any state ending in ERROR.
+_QOVERY_FINISHED = frozenset({"DEPLOYED", "STOPPED", "DELETED", "CANCELED", "RESTARTED"})
+
+
+@dataclass(frozen=True)
+class Polling:
+    """How wait-for-job paces itself; sleep and clock are replaceable so tests run in virtual time."""
+
+    first: float = 2.0
+    longest: float = 30.0
+    sleep: Callable[[float], Awaitable[None]] = anyio.sleep
+    clock: Callable[[], float] = time.monotonic
+
+
+class Jobs(Protocol):
+    """What following a job needs from the server state."""
+
+    polling: Polling
+
+    def client(self, vendor: Vendor) -> Any: ...
+
+
+class WaitInput(ToolInput):
+    vendor: Literal["commvault", "qovery"] = Field(description="Whose job: commvault or qovery")
+    jobId: int | UUID = Field(description="A Commvault job id (integer) or a Qovery job id (UUID)")
+    timeoutSeconds: int = Field(default=300, ge=1, le=1800, description="How long to wait at most")
+
+    @model_validator(mode="after")
+    def _id_fits_vendor(self) -> Self:
+        if self.vendor == "commvault" and not (isinstance(self.jobId, int) and self.jobId > 0):
+            raise ValueError("a Commvault jobId is a positive integer")
+        if self.vendor == "qovery" and not isinstance(self.jobId, UUID):
+            raise ValueError("a Qovery jobId is a UUID")
+        return self
+
+
+class WaitResult(ToolOutput):
+    vendor: str
+    jobId: str
+    finished: bool = Field(description="false: the job was still running when the wait ended; call again")
+    succeeded: bool | None = Field(description="null while the job runs")
+    state: str = Field(description="Commvault's status or Qovery's state when the wait ended")
+    waitedSeconds: float
+    polls: int
+    note: str | None = None
+    commvault: Job | None = Field(default=None, description="The last Commvault job summary")
+    qovery: JobStatus | None = Field(default=None, description="The last Qovery job status")
+
+
+@dataclass(frozen=True)
+class Observation:
+    state: str
+    finished: bool
+    succeeded: bool | None
+    progress: float  # Commvault's percentComplete; Qovery has none
+    message: str
+    commvault: Job | None = None
+    qovery: JobStatus | None = None
+    note: str | None = None
+
+    def commvault_json(self) -> str:
+        return self.commvault.model_dump_json() if self.commvault else "null"
+
+    def qovery_json(self) -> str:
+        return self.qovery.model_dump_json() if self.qovery else "null"
+
+
+async def observe_commvault(client: CommvaultClient, job_id: int) -> Observation:
+    job = (await client.get_job(job_id)).model_copy(update={"raw": None})
+    finished = bool(_COMMVAULT_FINISHED.search(job.status))
+    succeeded = (not _COMMVAULT_FAILED.search(job.status)) if finished else None
+    percent = job.percentComplete or 0.0
+    message = " ".join(part for part in (job.status, f"{percent:g}%", job.phase) if part)
+    return Observation(job.status, finished, succeeded, percent, message, commvault=Job(**job.model_dump()))
+
+
+async def observe_qovery(client: QoveryClient, job_id: UUID, seen_before: bool) -> Observation:
+    try:
+        raw = await client.get_status(job_id)
+    except NotFoundError:
+        if not seen_before:
+            raise
+        # Qovery deletes in the background and then forgets the job (qovery.md §4).
+        return Observation("DELETED", True, True, 0.0, "DELETED", note="The job no longer exists: it was deleted.")
+    status = JobStatus.from_vendor(raw)
+    finished = status.state in _QOVERY_FINISHED or status.state.endswith("ERROR")
+    succeeded = (status.state != "CANCELED" and not status.state.endswith("ERROR")) if finished else None
+    steps = json_list(json_object(raw.get("steps")).get("details"))
+    step = json_object(steps[-1]).get("step_name") if steps else None
+    message = f"{status.state} ({step})" if step else status.state
+    return Observation(status.state, finished, succeeded, 0.0, message, qovery=status)
+
+
+async def wait_for_job(jobs: Jobs, args: WaitInput) -> WaitResult:
+    polling = jobs.polling
+    client = jobs.client(args.vendor)
+    started = polling.clock()
+    interval, polls, shown, changes, last_message = polling.first, 0, -1.0, 0, ""
+    while True:
+        if isinstance(args.jobId, int):
+            seen = await observe_commvault(client, args.jobId)
+        else:
+            seen = await observe_qovery(client, args.jobId, seen_before=polls > 0)
+        polls += 1
+        if seen.message != last_message:
+            changes, last_message = changes + 1, seen.message
+        # Qovery has no percentage: its progress counts the states the job went through.
+        progress = seen.progress if args.vendor == "commvault" else float(changes)
+        if progress > shown:  # progress notifications must strictly increase
+            await report_progress.get()(progress, 100.0 if args.vendor == "commvault" else None, seen.message)
+            shown = progress
+        waited = polling.clock() - started
+        remaining = args.timeoutSeconds - waited
+        if seen.finished or remaining <= 0:
+            return _result(args, seen, waited, polls)
+        await polling.sleep(min(interval, remaining))
+        interval = min(interval * 2, polling.longest)
+
+
+def _result(args: WaitInput, seen: Observation, waited: float, polls: int) -> WaitResult:
+    note = seen.note
+    if not seen.finished:
+        note = f"Still {seen.state} after {waited:.0f} s; call wait-for-job again to keep waiting."
+    return WaitResult(
+        vendor=args.vendor,
+        jobId=str(args.jobId),
+        finished=seen.finished,
+        succeeded=seen.succeeded,
+        state=seen.state,
+        waitedSeconds=round(waited, 1),
+        polls=polls,
+        note=note,
+        commvault=seen.commvault,
+        qovery=seen.qovery,
+    )
+
+
+WAIT_FOR_JOB = ToolSpec(
+    name="wait-for-job",
+    vendor=None,
+    title="Commvault/Qovery: wait for a job to end",
+    description="Commvault/Qovery: follow one job until it ends (Commvault Completed, Failed, Killed...; Qovery "
+    "DEPLOYED, STOPPED, DELETED, CANCELED, RESTARTED or a state ending in ERROR) and return its last summary. "
+    "Use it after starting a backup, restore or deployment. Reaching timeoutSeconds is not an error: the result "
+    "says the job is still running, and you may call again. Reads only.",
+    hints=READ,
+    route=Route("GET", f"/Job/{{jobId}} | {GET_STATUS.path}"),  # polls Commvault's or Qovery's job
+    input=WaitInput,
+    output=WaitResult,
+    run=wait_for_job,
+)
