@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from mcp import Client
@@ -84,12 +83,3 @@ def test_each_route_placeholder_is_an_argument() -> None:
     for spec in ALL_TOOLS:
         for placeholder in re.findall(r"{(\w+)}", spec.route.path):
             assert placeholder in spec.input.model_fields, spec.name
-
-
-def test_readme_hint_table_matches_the_tool_table() -> None:
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    rows = re.findall(r"^\| `([a-z-]+)` \| (\w+) \| (yes|no) \| (yes|no) \| (yes|no) \|", readme, re.MULTILINE)
-    documented = {name: (ro == "yes", de == "yes", idem == "yes") for name, _, ro, de, idem in rows}
-    assert documented == {
-        spec.name: (spec.hints.read_only, spec.hints.destructive, spec.hints.idempotent) for spec in ALL_TOOLS
-    }

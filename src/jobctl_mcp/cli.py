@@ -4,6 +4,7 @@ check the vendor configuration."""
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from collections.abc import Sequence
@@ -28,9 +29,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "command",
         nargs="?",
-        choices=("serve", "check"),
+        choices=("serve", "check", "config"),
         default="serve",
-        help="serve (the default), or check: report the configuration and prove each vendor's credentials",
+        help="serve (the default); check: report the configuration and prove each vendor's credentials; "
+        "config HOST: print a ready-to-paste entry for an MCP host",
+    )
+    parser.add_argument(
+        "target", nargs="?", choices=("claude-desktop", "cursor", "vscode"), help="the MCP host, with config"
     )
     parser.add_argument("--version", action="version", version=f"jobctl-mcp {__version__}")
     parser.add_argument(
@@ -66,6 +71,8 @@ def load_settings(args: argparse.Namespace) -> Settings:
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     settings = load_settings(args)
+    if args.command == "config":
+        sys.exit(print_host_entry(args, settings))
     # stdout carries the stdio protocol: every log line goes to stderr.
     logging.basicConfig(stream=sys.stderr, level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
     if settings.log_level != "DEBUG":
@@ -76,6 +83,17 @@ def main(argv: Sequence[str] | None = None) -> None:
         anyio.run(serve, settings, args)
     except ConfigError as exc:
         sys.exit(f"jobctl-mcp: {exc}")
+
+
+def print_host_entry(args: argparse.Namespace, settings: Settings) -> int:
+    from jobctl_mcp.hosts import WHERE, entry
+
+    if args.target is None:
+        sys.stderr.write("jobctl-mcp config: name the MCP host: claude-desktop, cursor or vscode\n")
+        return 2
+    sys.stdout.write(json.dumps(entry(args.target, settings, args.sandbox), indent=2) + "\n")
+    sys.stderr.write(f"Paste it into {WHERE[args.target]}. Replace each <placeholder> with its value.\n")
+    return 0
 
 
 async def check(settings: Settings, sandbox: bool) -> int:

@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     commvault_webserver: str | None = Field(
         default=None,
         validation_alias="COMMVAULT_WEBSERVER",
-        description="Commvault web server host, giving https://<host>/webconsole/api",
+        description="Commvault web server host, giving https://HOST/webconsole/api",
     )
     commvault_api_key: SecretStr | None = Field(
         default=None, validation_alias="COMMVAULT_API_KEY", description="Commvault Authtoken, e.g. 'QSDK ...'"
