@@ -180,6 +180,7 @@ async def execute(spec: AnySpec, runtime: Runtime, ctx: Context, check: Check | 
             )  # fmt: skip
 
     arguments: ToolInput | None = None
+    deadline = runtime.call_timeout
     try:
         arguments = parse_arguments(spec, raw)
         client = _clients(ctx).client(spec.vendor) if spec.vendor else _clients(ctx)
@@ -188,10 +189,11 @@ async def execute(spec: AnySpec, runtime: Runtime, ctx: Context, check: Check | 
             await check(client, arguments)
         # A slow vendor must not hold a call (and its client) forever, whatever the retries add up to.
         # A tool that waits on purpose (wait-for-job) gets its own timeout on top.
-        with anyio.fail_after(runtime.call_timeout + getattr(arguments, "timeoutSeconds", 0)):
+        deadline += getattr(arguments, "timeoutSeconds", 0)
+        with anyio.fail_after(deadline):
             result = await spec.run(client, arguments)
     except TimeoutError:
-        error = _late(spec, runtime.call_timeout)
+        error = _late(spec, deadline)
         await audit(_outcome(error), detail=str(error))
         raise ToolError(str(error)) from None
     except DryRunStop as stop:
