@@ -12,8 +12,7 @@ from typing import Any
 import pytest
 
 from jobctl_mcp import __version__
-from jobctl_mcp.config import Settings
-from jobctl_mcp.hosts import is_secret, variable_name
+from jobctl_mcp.config import Settings, is_secret, variable_name
 from jobctl_mcp.tools import ALL_TOOLS
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -144,3 +144,15 @@ class Settings(BaseSettings):
     def qovery_missing(self) -> list[str]:
         """The variables still to set before the Qovery tools can work."""
         return [] if self.qovery_api_key else ["QOVERY_API_KEY"]
+
+
+def variable_name(field: str) -> str:
+    """The environment variable behind a Settings field."""
+    alias = Settings.model_fields[field].validation_alias
+    return str(alias) if alias else f"JOBCTL_{field.upper()}"
+
+
+def is_secret(field: str) -> bool:
+    """Whether a Settings field holds a secret (its type says so)."""
+    annotation = Settings.model_fields[field].annotation
+    return annotation is not None and SecretStr in (annotation, *getattr(annotation, "__args__", ()))

@@ -6,9 +6,7 @@ from __future__ import annotations
 import shutil
 from typing import Any, Literal
 
-from pydantic import SecretStr
-
-from jobctl_mcp.config import Settings
+from jobctl_mcp.config import Settings, is_secret, variable_name
 
 Host = Literal["claude-desktop", "cursor", "vscode"]
 
@@ -18,17 +16,6 @@ WHERE = {
     "cursor": "~/.cursor/mcp.json (every project) or .cursor/mcp.json (this project)",
     "vscode": ".vscode/mcp.json in the workspace; VS Code asks for the secret values when it starts the server",
 }
-
-
-def variable_name(field: str) -> str:
-    """The environment variable behind a Settings field."""
-    alias = Settings.model_fields[field].validation_alias
-    return str(alias) if alias else f"JOBCTL_{field.upper()}"
-
-
-def is_secret(field: str) -> bool:
-    annotation = Settings.model_fields[field].annotation
-    return annotation is not None and SecretStr in (annotation, *getattr(annotation, "__args__", ()))
 
 
 def entry(host: Host, settings: Settings, sandbox: bool = False) -> dict[str, Any]:

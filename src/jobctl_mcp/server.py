@@ -21,7 +21,7 @@ from jobctl_mcp import __version__
 from jobctl_mcp.audit import AuditTrail
 from jobctl_mcp.client import RetryPolicy
 from jobctl_mcp.commvault import CommvaultClient
-from jobctl_mcp.config import Settings
+from jobctl_mcp.config import Settings, is_secret, variable_name
 from jobctl_mcp.errors import ConfigError
 from jobctl_mcp.follow import Polling
 from jobctl_mcp.policy import RefuseHidden, select
@@ -179,10 +179,8 @@ def sandboxed(settings: Settings, env: Mapping[str, str]) -> Settings:
     """`settings` with every vendor setting replaced by the sandbox's: no real credential is kept."""
     vendor_fields = {name for name in Settings.model_fields if name.startswith(("commvault_", "qovery_"))}
     cleared = {name: Settings.model_fields[name].default for name in vendor_fields}
-    by_alias = {str(Settings.model_fields[name].validation_alias): name for name in vendor_fields}
-    values = {
-        by_alias[key]: SecretStr(value) if "KEY" in key or "PASSWORD" in key else value for key, value in env.items()
-    }
+    field_of = {variable_name(name): name for name in vendor_fields}
+    values = {field_of[k]: SecretStr(v) if is_secret(field_of[k]) else v for k, v in env.items()}
     # Sandbox jobs move on every poll, so a wait there finishes in seconds.
     pacing = {
         "poll_interval": min(settings.poll_interval, 0.25),
