@@ -24,13 +24,18 @@ Outcome = Literal["ok", "error", "unknown", "dry_run", "declined", "refused"]
 _SECRET_KEY = re.compile(r"pass(word)?|secret|token|api[_-]?key|authori[sz]ation|authtoken|credential", re.IGNORECASE)
 
 
+_LONGEST_TEXT = 500  # an audit line stays readable whatever an agent sent
+
+
 def redact(value: Any) -> Any:
-    """`value` with whatever sits under a secret-looking key replaced."""
+    """`value` with whatever sits under a secret-looking key replaced, and long text cut."""
     if isinstance(value, dict):
         items: dict[str, Any] = value  # pyright: ignore[reportUnknownVariableType]
-        return {k: "[redacted]" if _SECRET_KEY.search(str(k)) else redact(v) for k, v in items.items()}
+        return {k[:_LONGEST_TEXT]: "[redacted]" if _SECRET_KEY.search(k) else redact(v) for k, v in items.items()}
     if isinstance(value, list):
         return [redact(item) for item in value]  # pyright: ignore[reportUnknownVariableType]
+    if isinstance(value, str) and len(value) > _LONGEST_TEXT:
+        return value[:_LONGEST_TEXT] + "…"
     return value
 
 

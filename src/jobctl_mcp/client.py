@@ -4,7 +4,9 @@ that may have arrived, safe path building, and vendor errors turned into the err
 from __future__ import annotations
 
 import email.utils
+import json
 import logging
+import math
 import random
 import re
 import time
@@ -22,6 +24,7 @@ from jobctl_mcp.errors import (
     OutcomeUnknownError,
     RateLimitError,
     VendorAPIError,
+    VendorError,
     VendorUnavailableError,
     status_error_class,
 )
@@ -34,6 +37,10 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE"})
 GATEWAY_STATUSES = frozenset({502, 503, 504})
 # Connection failures before a byte of the request left: the vendor cannot have acted.
 NOT_SENT = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
+# The most of one answer that is read: a vendor (or a proxy in front of it) can send anything, of any size.
+MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+# The most of a vendor's own object (raw=true) a tool returns: more would flood the agent's context.
+MAX_RAW_BYTES = 64 * 1024
 
 _PLACEHOLDER = re.compile(r"{(\w+)}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
@@ -63,13 +70,15 @@ class Route:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How often and how patiently a request is tried again; sleep is replaceable for tests."""
+    """How often and how patiently a request is tried again, and how much of an answer is read; sleep is
+    replaceable for tests."""
 
     retries: int = 2
     backoff: float = 0.5
     backoff_max: float = 8.0
     retry_after_max: float = 30.0
     sleep: Callable[[float], Awaitable[None]] = field(default=anyio.sleep, compare=False)
+    max_response_bytes: int = MAX_RESPONSE_BYTES
 
     def backoff_delay(self, attempt: int) -> float:
         """Exponential backoff with equal jitter: half fixed, half random."""
@@ -108,9 +117,11 @@ def retry_after(response: httpx2.Response) -> float | None:
     value = response.headers.get("retry-after")
     if value:
         try:
-            return max(0.0, float(value))
+            seconds = float(value)
         except ValueError:
             pass
+        else:
+            return max(0.0, seconds) if math.isfinite(seconds) else None
         try:
             return max(0.0, email.utils.parsedate_to_datetime(value).timestamp() - time.time())
         except (TypeError, ValueError):
@@ -131,17 +142,56 @@ def json_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []  # pyright: ignore[reportUnknownVariableType]
 
 
+def json_str(value: Any) -> str | None:
+    """`value` if the vendor sent non-empty text there, else None."""
+    return value if isinstance(value, str) and value else None
+
+
+def json_int(value: Any) -> int | None:
+    """`value` if the vendor sent an integer there (or one written in ASCII digits), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    return int(value) if isinstance(value, str) and value.isascii() and value.isdigit() else None
+
+
+def json_number(value: Any) -> float | None:
+    """`value` if the vendor sent a finite number there, else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def fits_an_agent(value: dict[str, Any], limit: int = MAX_RAW_BYTES) -> bool:
+    """Whether a vendor's own object is small enough (as JSON, at most `limit` bytes) to hand an agent whole."""
+    try:
+        return len(json.dumps(value, ensure_ascii=False).encode()) <= limit
+    except (ValueError, TypeError, RecursionError):
+        return False
+
+
+def not_a(expected: str, data: Any) -> str:
+    """Why a 2xx answer cannot be used: empty, or not `expected` (with what it says, if it says anything)."""
+    if data is None:
+        return "the answer was empty"
+    said = vendor_message(data)
+    return f"the answer is not {expected}" + (f" (it says: {said})" if said else "")
+
+
 def plain_text(value: str, limit: int = 300) -> str:
     """Vendor text made safe to show an agent: no control characters, no markup, bounded length."""
     text = " ".join(_CONTROL.sub(" ", value).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def vendor_message(data: Any) -> str | None:
+def vendor_message(data: Any, depth: int = 0) -> str | None:
     """The vendor's own error text, from any of the shapes Commvault and Qovery use."""
+    if depth > _MESSAGE_DEPTH:
+        return None
     if isinstance(data, list):
-        for item in data:  # pyright: ignore[reportUnknownVariableType]
-            if found := vendor_message(item):
+        for item in data[:_MESSAGE_ITEMS]:  # pyright: ignore[reportUnknownVariableType]
+            if found := vendor_message(item, depth + 1):
                 return found
         return None
     if not isinstance(data, dict):
@@ -152,16 +202,21 @@ def vendor_message(data: Any) -> str | None:
         if isinstance(value, str) and value.strip():
             return plain_text(value)
     for key in ("errList", "errors", "errorList", "error"):
-        if found := vendor_message(fields.get(key)):
+        if found := vendor_message(fields.get(key), depth + 1):
             return found
     return None
+
+
+# Error messages sit a few levels deep at most (errors[].errList[].errLogMessage); a hostile answer may not.
+_MESSAGE_DEPTH = 6
+_MESSAGE_ITEMS = 20
 
 
 def response_detail(response: httpx2.Response) -> str:
     """One line describing an error answer: the vendor's message, an HTML page's title, or the reason."""
     try:
         message = vendor_message(response.json())
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than a parser follows
         text = response.text
         title = _HTML_TITLE.search(text)
         message = plain_text(_TAG.sub(" ", title.group(1) if title else text), 200) or None
@@ -173,6 +228,8 @@ class VendorClient:
 
     vendor: ClassVar[str]
     hints: ClassVar[Mapping[int, str]] = {}
+    # What to do when an operation's answer is over the byte cap, for operations that can ask for less.
+    too_large_hints: ClassVar[Mapping[Route, str]] = {}
 
     def __init__(self, http: httpx2.AsyncClient, policy: RetryPolicy, *, dry_run: bool = False) -> None:
         self._http = http
@@ -205,10 +262,10 @@ class VendorClient:
         safe_to_repeat = route.method in IDEMPOTENT_METHODS if idempotent is None else idempotent
         auth = await self.auth_headers() if authenticate else {}
         send = {"params": params, "json": json}
-        response = await self._send(operation, route.method, url, {**(headers or {}), **auth}, send, safe_to_repeat)
+        response = await self._send(operation, route, url, {**(headers or {}), **auth}, send, safe_to_repeat)
         if response.status_code == 401 and authenticate and await self.reauthenticate(auth):
             auth = await self.auth_headers()
-            response = await self._send(operation, route.method, url, {**(headers or {}), **auth}, send, safe_to_repeat)
+            response = await self._send(operation, route, url, {**(headers or {}), **auth}, send, safe_to_repeat)
         return self._decode(operation, response, safe_to_repeat)
 
     async def auth_headers(self) -> dict[str, str]:
@@ -219,12 +276,32 @@ class VendorClient:
         """After a 401 sent with `rejected`, refresh the credentials; True if the request may be sent again."""
         return False
 
+    def secrets(self) -> list[str]:
+        """Credential values that must never reach an agent, even when a vendor echoes them back."""
+        return []
+
+    def scrub(self, text: str) -> str:
+        """`text` (vendor text bound for an error message) with every credential value replaced (values of fewer
+        than 4 characters are too common to replace)."""
+        for secret in sorted(self.secrets(), key=len, reverse=True):
+            if len(secret) >= 4:
+                text = text.replace(secret, "[redacted]")
+        return text
+
     def hint(self, status: int) -> str:
         """What the agent (or its operator) can do about this status."""
         return self.hints.get(status) or _GENERIC_HINTS.get(status // 100 * 100 if status >= 500 else status, "")
 
+    def unusable(self, operation: str, route: Route, detail: str) -> VendorError:
+        """A 2xx answer that cannot be used: an error after a read; after a write, an unknown outcome, because
+        a garbled success may come from a proxy that never passed the request on."""
+        detail = self.scrub(detail)
+        if route.method not in IDEMPOTENT_METHODS:
+            return OutcomeUnknownError(self.vendor, operation, f"{detail}. {UNKNOWN_OUTCOME}")
+        return VendorAPIError(self.vendor, operation, 200, detail)
+
     async def _send(
-        self, operation: str, method: str, url: str, headers: dict[str, str], send: dict[str, Any], repeatable: bool
+        self, operation: str, route: Route, url: str, headers: dict[str, str], send: dict[str, Any], repeatable: bool
     ) -> httpx2.Response:
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self._policy.retries + 1),
@@ -236,7 +313,7 @@ class VendorClient:
         try:
             async for attempt in retrying:
                 with attempt:
-                    return await self._attempt(operation, method, url, headers, send, repeatable)
+                    return await self._attempt(operation, route, url, headers, send, repeatable)
         except _TryAgain as exhausted:
             if exhausted.response is not None:
                 return exhausted.response
@@ -246,10 +323,12 @@ class VendorClient:
         raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
 
     async def _attempt(
-        self, operation: str, method: str, url: str, headers: dict[str, str], send: dict[str, Any], repeatable: bool
+        self, operation: str, route: Route, url: str, headers: dict[str, str], send: dict[str, Any], repeatable: bool
     ) -> httpx2.Response:
+        method = route.method
         try:
-            response = await self._http.request(method, url, headers=headers, **send)
+            async with self._http.stream(method, url, headers=headers, **send) as streamed:
+                response = await self._read(operation, route, streamed, repeatable)
         except NOT_SENT as exc:
             log.debug("%s %s %s: not sent (%s), retrying", self.vendor, method, url, type(exc).__name__)
             raise _TryAgain(cause=exc) from exc
@@ -266,6 +345,27 @@ class VendorClient:
             raise _TryAgain(response)
         return response
 
+    async def _read(self, operation: str, route: Route, streamed: httpx2.Response, repeatable: bool) -> httpx2.Response:
+        """The whole answer, read up to the byte cap; a larger one is refused before it fills the memory."""
+        cap = self._policy.max_response_bytes
+        declared = streamed.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > cap:
+            raise self._too_large(operation, route, streamed.status_code, repeatable)
+        body = bytearray()
+        async for chunk in streamed.aiter_bytes():
+            body += chunk
+            if len(body) > cap:
+                raise self._too_large(operation, route, streamed.status_code, repeatable)
+        # aiter_bytes has undone any content encoding: the copy must not claim one, nor the encoded length.
+        kept = [(k, v) for k, v in streamed.headers.multi_items() if k not in ("content-encoding", "content-length")]
+        return httpx2.Response(streamed.status_code, headers=kept, content=bytes(body), request=streamed.request)
+
+    def _too_large(self, operation: str, route: Route, status: int, repeatable: bool) -> VendorError:
+        size = f"the answer was larger than {self._policy.max_response_bytes / 2**20:g} MB"
+        if not repeatable and status < 300:
+            return OutcomeUnknownError(self.vendor, operation, f"HTTP {status}, but {size}. {UNKNOWN_OUTCOME}")
+        return VendorAPIError(self.vendor, operation, status, size, self.too_large_hints.get(route, ""))
+
     def _wait(self, state: RetryCallState) -> float:
         failure = state.outcome.exception() if state.outcome else None
         if isinstance(failure, _TryAgain) and failure.retry_after is not None:
@@ -279,13 +379,17 @@ class VendorClient:
                 return None
             try:
                 return response.json()
-            except ValueError:
+            except (ValueError, RecursionError):
+                if not repeatable:  # a login page from a proxy is also "not JSON": the write may never have arrived
+                    raise OutcomeUnknownError(
+                        self.vendor, operation, f"HTTP {status}, but the answer was not JSON. {UNKNOWN_OUTCOME}"
+                    ) from None
                 raise VendorAPIError(self.vendor, operation, status, "the answer was not JSON") from None
         if not repeatable and status in (502, 504):
             raise OutcomeUnknownError(
                 self.vendor, operation, f"HTTP {status} from a gateway after the request was sent. {UNKNOWN_OUTCOME}"
             )
-        detail = response_detail(response)
+        detail = self.scrub(response_detail(response))
         error = status_error_class(status)
         if error is RateLimitError:
             wait = retry_after(response)

@@ -9,13 +9,27 @@ import platform
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 import anyio
 import httpx2
 from pydantic import Field, SecretStr, model_validator
 
-from jobctl_mcp.client import RetryPolicy, Route, VendorClient, json_list, json_object, plain_text, vendor_message
+from jobctl_mcp.client import (
+    MAX_RAW_BYTES,
+    RetryPolicy,
+    Route,
+    VendorClient,
+    fits_an_agent,
+    json_int,
+    json_list,
+    json_number,
+    json_object,
+    json_str,
+    not_a,
+    plain_text,
+    vendor_message,
+)
 from jobctl_mcp.errors import AuthError, JobctlError, NotFoundError, VendorAPIError
 from jobctl_mcp.spec import READ, AnySpec, Hints, ToolInput, ToolOutput, ToolSpec, VendorText
 
@@ -31,29 +45,34 @@ PAUSE = Route("POST", "/Job/{jobId}/action/pause")
 RESUME = Route("POST", "/Job/{jobId}/action/resume")
 
 _TOKEN_PREFIXES = ("QSDK ", "SAML ", "Bearer ")
+_NARROW = "To ask for less, narrow the query with lookupTime, jobFilter or clientId, or a smaller limit."
 _TAG = re.compile(r"<[^>]+>")
 _IMMEDIATE = {"initiatedFrom": 2, "taskType": 1, "policyType": 0, "taskFlags": {"disabled": False}}
 _BACKUP, _RESTORE = 2, 3  # subTaskType values (commvault.md §4.1)
 
 
-def body_error(data: Any) -> str | None:
+def body_error(data: Any, depth: int = 0) -> str | None:
     """The failure Commvault reported inside a 2xx answer, if any (commvault.md §4.4)."""
     body = json_object(data)
-    code = body.get("errorCode")
-    if isinstance(code, int) and code != 0:
+    code = json_int(body.get("errorCode"))
+    if code is not None and code != 0:
         return vendor_message(body) or f"error code {code}"
     for key in ("errList", "errorList", "errors"):
         if body.get(key):
             return vendor_message(body[key]) or f"{key} was not empty"
     nested = body.get("error")
-    return body_error(nested) if isinstance(nested, dict) else None
+    return body_error(nested, depth + 1) if isinstance(nested, dict) and depth < 3 else None
 
 
 def _iso(seconds: Any) -> str | None:
     # Commvault times are Unix seconds; 0 means "not yet".
-    if not isinstance(seconds, int | float) or seconds <= 0:
+    value = json_number(seconds)
+    if value is None or value <= 0:
         return None
-    return datetime.fromtimestamp(seconds, UTC).isoformat().replace("+00:00", "Z")
+    try:
+        return datetime.fromtimestamp(value, UTC).isoformat().replace("+00:00", "Z")
+    except (OverflowError, OSError, ValueError):  # beyond the year 9999: not a time
+        return None
 
 
 def _text(value: Any) -> str | None:
@@ -80,17 +99,18 @@ class Job(ToolOutput):
 
     @classmethod
     def from_summary(cls, summary: dict[str, Any]) -> Self:
+        """The summary of a jobSummary whose jobId was checked (see _job_page); other fields are read defensively."""
         source = json_object(summary.get("subclient"))
         return cls(
-            jobId=summary["jobId"],
-            status=summary.get("status") or summary.get("localizedStatus") or "Unknown",
-            jobType=summary.get("jobType") or summary.get("localizedOperationName") or None,
-            client=source.get("clientName") or summary.get("destClientName") or None,
-            clientId=source.get("clientId"),
-            subclient=source.get("subclientName") or summary.get("subclientName") or None,
-            subclientId=source.get("subclientId"),
-            backupLevel=summary.get("backupLevelName") or None,
-            percentComplete=summary.get("percentComplete"),
+            jobId=json_int(summary.get("jobId")) or 0,
+            status=json_str(summary.get("status")) or json_str(summary.get("localizedStatus")) or "Unknown",
+            jobType=json_str(summary.get("jobType")) or json_str(summary.get("localizedOperationName")),
+            client=json_str(source.get("clientName")) or json_str(summary.get("destClientName")),
+            clientId=json_int(source.get("clientId")),
+            subclient=json_str(source.get("subclientName")) or json_str(summary.get("subclientName")),
+            subclientId=json_int(source.get("subclientId")),
+            backupLevel=json_str(summary.get("backupLevelName")),
+            percentComplete=json_number(summary.get("percentComplete")),
             startTime=_iso(summary.get("jobStartTime")),
             endTime=_iso(summary.get("jobEndTime")),
             phase=_text(summary.get("currentPhaseName")),
@@ -107,6 +127,7 @@ class JobList(ToolOutput):
     offset: int
     nextOffset: int | None = Field(description="Offset of the next page; null on the last page")
     jobs: list[Job]
+    note: str | None = Field(default=None, description="Set when Commvault sent more than a page: how to ask for less")
 
 
 class JobAction(ToolOutput):
@@ -122,6 +143,7 @@ class TaskStarted(ToolOutput):
 
 class CommvaultClient(VendorClient):
     vendor = "Commvault"
+    too_large_hints: ClassVar[Mapping[Route, str]] = {LIST_JOBS: _NARROW}
 
     def __init__(
         self,
@@ -154,6 +176,13 @@ class CommvaultClient(VendorClient):
                 self._token = None
         return True
 
+    def secrets(self) -> list[str]:
+        values = [self._token, self._token.partition(" ")[2]] if self._token else []
+        if self._login is not None:
+            password = self._login[1].get_secret_value()
+            values += [password, base64.b64encode(password.encode()).decode()]
+        return [value for value in values if value]
+
     def hint(self, status: int) -> str:
         if status == 401:
             if self._login:
@@ -180,32 +209,46 @@ class CommvaultClient(VendorClient):
         token = data.get("token")
         if not isinstance(token, str) or not token:
             reason = vendor_message(data.get("errList")) or "no token in the answer"
-            if data.get("isAccountLocked"):
-                reason += f" (account locked for {data.get('remainingLockTime', '?')}s)"
-            raise AuthError(self.vendor, "login", 200, reason, "Check COMMVAULT_USERNAME and COMMVAULT_PASSWORD.")
+            if data.get("isAccountLocked") is True:
+                reason += f" (account locked for {json_int(data.get('remainingLockTime')) or '?'}s)"
+            hint = "Check COMMVAULT_USERNAME and COMMVAULT_PASSWORD."
+            raise AuthError(self.vendor, "login", 200, self.scrub(reason), hint)
         log.info("Commvault: logged in as %s", username)
         return _with_prefix(token)
 
-    async def call(self, operation: str, route: Route, **kwargs: Any) -> dict[str, Any]:
-        """A request whose answer must be a JSON object without an error inside."""
+    async def call(self, operation: str, route: Route, **kwargs: Any) -> Any:
+        """A request whose answer must not carry an error inside; returns the decoded answer (None if empty)."""
         data = await self.request(operation, route, **kwargs)
         if (error := body_error(data)) is not None:
-            raise VendorAPIError(self.vendor, operation, 200, error, _ACTION_HINTS.get(route, ""))
-        return json_object(data)
+            raise VendorAPIError(self.vendor, operation, 200, self.scrub(error), _ACTION_HINTS.get(route, ""))
+        return data
 
     async def list_jobs(self, query: dict[str, str | int], limit: int, offset: int) -> JobList:
         # The docs list limit and offset as headers, the official MCP server sends query parameters: send both.
         paging = {"limit": str(limit), "offset": str(offset)}
         data = await self.call("list jobs", LIST_JOBS, params={**query, **paging}, headers=paging)
-        jobs = [Job.from_summary(s) for s in _summaries(data)]
-        total = int(data.get("totalRecordsWithoutPaging") or 0)
+        if (page := _job_page(data)) is None:
+            raise self.unusable("list jobs", LIST_JOBS, not_a("a job list", data))
+        total, summaries = page
+        note = None
+        if len(summaries) > limit:
+            # More than a page: the vendor ignored the paging (limit and offset travel together), so page here,
+            # and never hand the agent more than it asked for.
+            total = max(total, len(summaries))
+            summaries = summaries[offset : offset + limit]
+            note = f"Commvault ignored the paging and sent all {total} jobs at once; this page was cut from them. "
+            note += _NARROW
+        total = max(total, offset + len(summaries))
+        jobs = [Job.from_summary(s) for s in summaries]
         more = offset + limit < total
-        return JobList(total=total, offset=offset, nextOffset=offset + limit if more else None, jobs=jobs)
+        return JobList(total=total, offset=offset, nextOffset=offset + limit if more else None, jobs=jobs, note=note)
 
     async def get_job(self, job_id: int) -> JobDetails:
         operation = f"get job {job_id}"
         data = await self.call(operation, GET_JOB, path={"jobId": job_id})
-        summaries = _summaries(data)
+        if (page := _job_page(data)) is None:
+            raise self.unusable(operation, GET_JOB, not_a("a job list", data))
+        _, summaries = page
         if not summaries:
             # Commvault answers an unknown id with an empty list (commvault.md §4.3).
             raise NotFoundError(
@@ -214,15 +257,17 @@ class CommvaultClient(VendorClient):
         return JobDetails.from_summary(summaries[0]).model_copy(update={"raw": summaries[0]})
 
     async def job_action(self, job_id: int, route: Route, action: str) -> None:
+        # Any 2xx answer without an error inside is a success, even an empty one (commvault.md §4.4, as the SDK).
         await self.call(f"{action} job {job_id}", route, path={"jobId": job_id})
 
     async def create_task(self, operation: str, body: dict[str, Any]) -> TaskStarted:
         data = await self.call(operation, CREATE_TASK, json=body)
-        if not isinstance(data.get("taskId"), int):
-            raise VendorAPIError(self.vendor, operation, 200, "the answer has no taskId")
+        task_id = json_int(json_object(data).get("taskId"))
+        if task_id is None:
+            raise self.unusable(operation, CREATE_TASK, not_a("a started task (no taskId)", data))
         # jobIds arrive as strings; scheduled tasks return only a taskId (commvault.md §4.1).
-        job_ids = [int(j) for j in json_list(data.get("jobIds")) if str(j).isdigit()]
-        return TaskStarted(taskId=data["taskId"], jobIds=job_ids)
+        job_ids = [j for j in map(json_int, json_list(json_object(data).get("jobIds"))) if j is not None]
+        return TaskStarted(taskId=task_id, jobIds=job_ids)
 
 
 _ACTION_HINTS = {
@@ -238,10 +283,21 @@ def _with_prefix(token: str) -> str:
     return token if token.startswith(_TOKEN_PREFIXES) else f"QSDK {token}"
 
 
-def _summaries(data: dict[str, Any]) -> list[dict[str, Any]]:
-    # isVisible false marks internal jobs the CommCell console hides too.
-    summaries = [json_object(json_object(entry).get("jobSummary")) for entry in json_list(data.get("jobs"))]
-    return [s for s in summaries if "jobId" in s and s.get("isVisible", True) is not False]
+def _job_page(data: Any) -> tuple[int, list[dict[str, Any]]] | None:
+    """The total and the visible job summaries of a GET /Job answer; None if `data` is not one (commvault.md §4.3).
+
+    An unknown job id answers {"totalRecordsWithoutPaging": 0} with no "jobs" at all.
+    """
+    body = json_object(data)
+    if "totalRecordsWithoutPaging" not in body and "jobs" not in body:
+        return None
+    total, entries = json_int(body.get("totalRecordsWithoutPaging", 0)), body.get("jobs", [])
+    if total is None or not isinstance(entries, list):
+        return None
+    summaries = [json_object(json_object(entry).get("jobSummary")) for entry in entries]  # pyright: ignore[reportUnknownVariableType]
+    # isVisible false marks internal jobs the CommCell console hides too; a summary without a job id is no job.
+    visible = [s for s in summaries if json_int(s.get("jobId")) and s.get("isVisible", True) is not False]
+    return total, visible
 
 
 # ---- tool inputs -------------------------------------------------------------------------------
@@ -402,7 +458,17 @@ async def list_jobs(client: CommvaultClient, args: ListJobsInput) -> JobList:
 
 async def get_job_details(client: CommvaultClient, args: JobDetailsInput) -> JobDetails:
     job = await client.get_job(args.jobId)
-    return job if args.raw else job.model_copy(update={"raw": None})
+    if not args.raw:
+        return job.model_copy(update={"raw": None})
+    if job.raw is not None and not fits_an_agent(job.raw):
+        raise VendorAPIError(
+            client.vendor,
+            f"get job {args.jobId}",
+            200,
+            f"its raw summary is larger than {MAX_RAW_BYTES // 1024} KB",
+            "Call again without raw.",
+        )
+    return job
 
 
 def _action(route: Route, action: Literal["kill", "suspend", "resume"]) -> Any:

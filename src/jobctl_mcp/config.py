@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     retry_after_max: float = Field(
         default=30.0, ge=0, description="Longest Retry-After a vendor may impose, in seconds"
     )
+    max_response_bytes: int = Field(
+        default=16_777_216, ge=1_048_576, description="Largest vendor answer read; a larger one is refused"
+    )
     log_level: LogLevel = Field(default="INFO", description="Log level (logs go to stderr)")
 
     read_only: bool = Field(default=False, description="Only read-only tools are listed and callable")

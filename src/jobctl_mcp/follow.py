@@ -11,7 +11,7 @@ from typing import Any, Literal, Protocol, Self
 from uuid import UUID
 
 import anyio
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from jobctl_mcp.client import Route, json_list, json_object
 from jobctl_mcp.commvault import CommvaultClient, Job
@@ -48,6 +48,17 @@ class WaitInput(ToolInput):
     vendor: Literal["commvault", "qovery"] = Field(description="Whose job: commvault or qovery")
     jobId: int | UUID = Field(description="A Commvault job id (integer) or a Qovery job id (UUID)")
     timeoutSeconds: int = Field(default=300, ge=1, le=1800, description="How long to wait at most")
+
+    @field_validator("jobId", mode="before")
+    @classmethod
+    def _one_line_refusal(cls, value: object) -> object:
+        # pydantic's own UUID errors quote the offending character, a newline included: refuse in one clean line.
+        if isinstance(value, str) and not value.strip().isdigit():
+            try:
+                return UUID(value)
+            except ValueError:
+                raise ValueError("give a Commvault job id (an integer) or a Qovery job id (a UUID)") from None
+        return value
 
     @model_validator(mode="after")
     def _id_fits_vendor(self) -> Self:

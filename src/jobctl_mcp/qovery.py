@@ -7,13 +7,25 @@ import base64
 import binascii
 import json
 from collections.abc import Mapping
-from typing import Annotated, Any, ClassVar, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self, TypeGuard
 from uuid import UUID
 
 import httpx2
-from pydantic import Field, SecretStr, model_validator
+from pydantic import BeforeValidator, Field, SecretStr, model_validator
 
-from jobctl_mcp.client import RetryPolicy, Route, VendorClient, json_list, json_object
+from jobctl_mcp.client import (
+    MAX_RAW_BYTES,
+    RetryPolicy,
+    Route,
+    VendorClient,
+    fits_an_agent,
+    json_int,
+    json_list,
+    json_object,
+    json_str,
+    not_a,
+    vendor_message,
+)
 from jobctl_mcp.errors import VendorAPIError
 from jobctl_mcp.spec import READ, AnySpec, Hints, ToolInput, ToolOutput, ToolSpec, VendorText
 
@@ -78,13 +90,13 @@ class JobStatus(ToolOutput):
     def from_vendor(cls, status: dict[str, Any]) -> Self:
         details = json_object(status.get("status_details"))
         return cls(
-            jobId=str(status.get("id")),
-            state=str(status.get("state") or "UNKNOWN"),
-            deploymentStatus=status.get("service_deployment_status"),
-            action=details.get("action"),
-            actionStatus=details.get("status"),
-            lastDeploymentDate=status.get("last_deployment_date"),
-            deploymentRequestId=status.get("deployment_request_id"),
+            jobId=json_str(status.get("id")) or "unknown",
+            state=json_str(status.get("state")) or "UNKNOWN",
+            deploymentStatus=json_str(status.get("service_deployment_status")),
+            action=json_str(details.get("action")),
+            actionStatus=json_str(details.get("status")),
+            lastDeploymentDate=json_str(status.get("last_deployment_date")),
+            deploymentRequestId=json_str(status.get("deployment_request_id")),
         )
 
 
@@ -112,20 +124,22 @@ class Job(ToolOutput):
 
     @classmethod
     def from_vendor(cls, job: dict[str, Any]) -> Self:
+        """The summary of a job that passed _is_job; other fields are read defensively."""
+        auto_deploy = job.get("auto_deploy")
         return cls(
             id=str(job.get("id")),
             name=str(job.get("name")),
-            jobType=job.get("job_type"),
-            description=job["description"] if isinstance(job.get("description"), str) else None,
-            environmentId=json_object(job.get("environment")).get("id"),
+            jobType=json_str(job.get("job_type")),
+            description=json_str(job.get("description")),
+            environmentId=json_str(json_object(job.get("environment")).get("id")),
             source=_describe_source(json_object(job.get("source"))),
             schedule=_describe_schedule(json_object(job.get("schedule"))),
-            cpu=job.get("cpu"),
-            memory=job.get("memory"),
-            maxDurationSeconds=job.get("max_duration_seconds"),
-            maxNbRestart=job.get("max_nb_restart"),
-            autoDeploy=job.get("auto_deploy"),
-            updatedAt=job.get("updated_at"),
+            cpu=json_int(job.get("cpu")),
+            memory=json_int(job.get("memory")),
+            maxDurationSeconds=json_int(job.get("max_duration_seconds")),
+            maxNbRestart=json_int(job.get("max_nb_restart")),
+            autoDeploy=auto_deploy if isinstance(auto_deploy, bool) else None,
+            updatedAt=json_str(job.get("updated_at")),
         )
 
 
@@ -194,33 +208,62 @@ class QoveryClient(VendorClient):
     async def auth_headers(self) -> dict[str, str]:
         return {"Authorization": authorization(self._api_key.get_secret_value())}
 
+    def secrets(self) -> list[str]:
+        token = self._api_key.get_secret_value().strip()
+        return [token, authorization(token).partition(" ")[2]]
+
     async def _job_call(self, operation: str, route: Route, job_id: UUID, **kwargs: Any) -> Any:
-        return await self.request(f"{operation} {job_id}", route, path={"jobId": job_id}, **kwargs)
+        operation = f"{operation} {job_id}"
+        data = await self.request(operation, route, path={"jobId": job_id}, **kwargs)
+        # Qovery reports errors with their HTTP status; one inside a 2xx answer means something in between
+        # (a proxy, a gateway) answered, so the answer cannot be trusted either way.
+        if (reported := _error_inside(data)) is not None:
+            raise self.unusable(operation, route, f"the answer reports an error: {reported}")
+        return data
 
     async def get_job(self, job_id: UUID) -> dict[str, Any]:
         job = await self._job_call("get job", GET_JOB, job_id)
-        if not isinstance(job, dict) or "name" not in job:
-            raise VendorAPIError(self.vendor, f"get job {job_id}", 200, "the answer is not a job")
-        return job  # pyright: ignore[reportUnknownVariableType]
+        if not _is_job(job):
+            raise self.unusable(f"get job {job_id}", GET_JOB, not_a("a job", job))
+        return job
 
     async def edit_job(self, job_id: UUID, change: dict[str, Any]) -> dict[str, Any]:
         # PUT replaces the whole job (qovery.md §1): send the current job with the change merged in.
         request = merge(job_request(await self.get_job(job_id)), change)
-        return json_object(await self._job_call("edit job", EDIT_JOB, job_id, json=request))
+        edited = await self._job_call("edit job", EDIT_JOB, job_id, json=request)
+        if not _is_job(edited):
+            raise self.unusable(f"edit job {job_id}", EDIT_JOB, not_a("the edited job", edited))
+        return edited
 
     async def delete_job(self, job_id: UUID) -> None:
+        # Qovery answers 204; whatever a 2xx answer holds, the job is being deleted.
         await self._job_call("delete job", DELETE_JOB, job_id)
 
     async def list_commits(self, job_id: UUID) -> list[dict[str, Any]]:
-        data = json_object(await self._job_call("list commits of job", LIST_COMMITS, job_id))
-        return [json_object(commit) for commit in json_list(data.get("results")) if commit]
+        data = await self._job_call("list commits of job", LIST_COMMITS, job_id)
+        results = json_object(data).get("results")
+        if not isinstance(results, list):
+            raise self.unusable(f"list commits of job {job_id}", LIST_COMMITS, not_a("a commit list", data))
+        # A commit without its id cannot be deployed: it is no commit to show.
+        commits = [json_object(commit) for commit in results]  # pyright: ignore[reportUnknownVariableType]
+        return [commit for commit in commits if json_str(commit.get("git_commit_id"))]
 
     async def get_status(self, job_id: UUID) -> dict[str, Any]:
-        return json_object(await self._job_call("get status of job", GET_STATUS, job_id))
+        data = await self._job_call("get status of job", GET_STATUS, job_id)
+        if not _is_status(data):
+            raise self.unusable(f"get status of job {job_id}", GET_STATUS, not_a("a job status", data))
+        return data
 
     async def clean_failed(self, job_id: UUID) -> list[str]:
-        data = json_object(await self._job_call("clean failed runs of job", CLEAN_FAILED, job_id))
-        return [str(name) for name in json_list(data.get("clean_kubernetes_jobs"))]
+        data = await self._job_call("clean failed runs of job", CLEAN_FAILED, job_id)
+        if data is None:  # an empty 2xx answer: nothing was left to clean
+            return []
+        names = json_object(data).get("clean_kubernetes_jobs")
+        if not isinstance(names, list):
+            raise self.unusable(
+                f"clean failed runs of job {job_id}", CLEAN_FAILED, not_a("a list of cleaned runs", data)
+            )
+        return [name for name in names if json_str(name)]  # pyright: ignore[reportUnknownVariableType]
 
     async def organizations(self) -> list[str]:
         data = json_object(await self.request("list organizations", ORGANIZATIONS))
@@ -229,8 +272,28 @@ class QoveryClient(VendorClient):
     async def act(self, action: str, route: Route, job_id: UUID, **kwargs: Any) -> JobStatus | None:
         """deploy, redeploy, stop or uninstall: 202 with a Status, or 204 when nothing was triggered."""
         data = await self._job_call(f"{action} job", route, job_id, **kwargs)
-        status = json_object(data)
-        return JobStatus.from_vendor(status) if status else None
+        if data is None:
+            return None
+        if not _is_status(data):
+            raise self.unusable(f"{action} job {job_id}", route, not_a("a job status", data))
+        return JobStatus.from_vendor(data)
+
+
+def _is_job(data: Any) -> TypeGuard[dict[str, Any]]:
+    job = json_object(data)
+    return bool(job) and isinstance(job.get("name"), str) and isinstance(job.get("id"), str)
+
+
+def _is_status(data: Any) -> TypeGuard[dict[str, Any]]:
+    return isinstance(json_object(data).get("state"), str)
+
+
+def _error_inside(data: Any) -> str | None:
+    """The message of a Qovery error object ({"status": 4xx or 5xx, "error", "detail"}) found in an answer."""
+    status = json_int(json_object(data).get("status"))
+    if status is None or status < 400:
+        return None
+    return vendor_message(data) or f"status {status}"
 
 
 def job_request(job: dict[str, Any]) -> dict[str, Any]:
@@ -273,7 +336,20 @@ def merge(current: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
 
 # ---- tool inputs -------------------------------------------------------------------------------
 
-JobId = Annotated[UUID, Field(description="Qovery job id, a UUID")]
+
+def _job_uuid(value: object) -> object:
+    # pydantic's own UUID errors quote the offending character, a newline included: refuse in one clean line.
+    if isinstance(value, str):
+        try:
+            return UUID(value)
+        except ValueError:
+            raise ValueError(
+                "not a Qovery job id: expected a UUID such as 7c0f1c57-5b7e-4d2a-9c55-0f2a4c1b9e11"
+            ) from None
+    return value
+
+
+JobId = Annotated[UUID, BeforeValidator(_job_uuid), Field(description="Qovery job id, a UUID")]
 ForceEvent = Literal["START", "STOP", "DELETE", "CRON"]
 
 
@@ -335,7 +411,7 @@ class RedeployInput(JobIdInput):
 
 async def get_job(client: QoveryClient, args: RawInput) -> Job:
     job = await client.get_job(args.jobId)
-    return Job.from_vendor(job).model_copy(update={"raw": job if args.raw else None})
+    return Job.from_vendor(job).model_copy(update={"raw": _raw(client, f"get job {args.jobId}", job, args.raw)})
 
 
 async def edit_job(client: QoveryClient, args: EditJobInput) -> Job:
@@ -351,11 +427,11 @@ async def list_commits(client: QoveryClient, args: CommitsInput) -> CommitList:
     commits = await client.list_commits(args.jobId)
     shown = [
         Commit(
-            gitCommitId=str(c.get("git_commit_id")),
-            createdAt=c.get("created_at"),
-            author=c.get("author_name"),
-            message=c["message"] if isinstance(c.get("message"), str) else None,
-            tag=c.get("tag") or None,
+            gitCommitId=str(c["git_commit_id"]),
+            createdAt=json_str(c.get("created_at")),
+            author=json_str(c.get("author_name")),
+            message=json_str(c.get("message")),
+            tag=json_str(c.get("tag")),
         )
         for c in commits[: args.limit]
     ]
@@ -364,7 +440,18 @@ async def list_commits(client: QoveryClient, args: CommitsInput) -> CommitList:
 
 async def get_status(client: QoveryClient, args: RawInput) -> JobStatusDetails:
     status = await client.get_status(args.jobId)
-    return JobStatusDetails.from_vendor(status).model_copy(update={"raw": status if args.raw else None})
+    raw = _raw(client, f"get status of job {args.jobId}", status, args.raw)
+    return JobStatusDetails.from_vendor(status).model_copy(update={"raw": raw})
+
+
+def _raw(client: QoveryClient, operation: str, value: dict[str, Any], wanted: bool) -> dict[str, Any] | None:
+    """Qovery's own object for raw=true, unless it is too large to hand an agent."""
+    if not wanted:
+        return None
+    if not fits_an_agent(value):
+        too_large = f"its raw object is larger than {MAX_RAW_BYTES // 1024} KB"
+        raise VendorAPIError(client.vendor, operation, 200, too_large, "Call again without raw.")
+    return value
 
 
 async def clean_failed(client: QoveryClient, args: JobIdInput) -> CleanedJobs:

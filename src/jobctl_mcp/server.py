@@ -82,6 +82,7 @@ async def open_clients(
         backoff_max=settings.retry_backoff_max,
         retry_after_max=settings.retry_after_max,
         sleep=sleep,
+        max_response_bytes=settings.max_response_bytes,
     )
     async with AsyncExitStack() as stack:
         state = AppState(

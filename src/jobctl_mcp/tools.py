@@ -21,7 +21,7 @@ from mcp_types import ToolAnnotations
 from pydantic import BaseModel, Field, ValidationError
 
 from jobctl_mcp.audit import AuditTrail, Outcome
-from jobctl_mcp.client import UNKNOWN_OUTCOME, DryRunStop, json_list, json_object
+from jobctl_mcp.client import UNKNOWN_OUTCOME, DryRunStop, json_list, json_object, plain_text
 from jobctl_mcp.commvault import COMMVAULT_TOOLS
 from jobctl_mcp.errors import (
     InputError,
@@ -103,10 +103,11 @@ def parse_arguments(spec: AnySpec, arguments: dict[str, Any]) -> ToolInput:
 
 
 def _problem(error: Any, model: type[ToolInput]) -> str:
-    where = ".".join(str(part) for part in error["loc"])
+    # The names and messages echo what the agent sent: keep each on one bounded line.
+    where = plain_text(".".join(str(part) for part in error["loc"]), 80)
     if error["type"] == "extra_forbidden":
         return f"unknown argument {where!r} (valid: {', '.join(model.model_fields)})"
-    message = str(error["msg"]).removeprefix("Value error, ")
+    message = plain_text(str(error["msg"]).removeprefix("Value error, "))
     return f"{where}: {message}" if where else message
 
 
@@ -118,7 +119,7 @@ def _decode_json_strings(model: type[ToolInput], arguments: dict[str, Any]) -> d
         if field is None or not isinstance(value, str) or not value.lstrip().startswith(("{", "[")):
             continue
         if any(get_origin(kind) in (dict, list) for kind in (field.annotation, *get_args(field.annotation))):
-            with contextlib.suppress(ValueError):
+            with contextlib.suppress(ValueError, RecursionError):  # not JSON, or nested beyond the parser
                 decoded[name] = json.loads(value)
     return decoded
 

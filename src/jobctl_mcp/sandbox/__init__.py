@@ -49,11 +49,39 @@ class Sandbox:
     QOVERY_BASE_URL = "http://qovery.sandbox"
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
         self.commvault = CommvaultSim(clock)
         self.qovery = QoverySim(clock)
 
     def transports(self) -> dict[str, httpx2.AsyncBaseTransport]:
-        return {"commvault": self.commvault.transport(), "qovery": self.qovery.transport()}
+        """In-process transports to the vendors; they follow reset(), so one server can outlive many resets."""
+        return {"commvault": _Current(lambda: self.commvault), "qovery": _Current(lambda: self.qovery)}
+
+    def reset(self) -> None:
+        """Fresh vendors: seed data again, no requests recorded, no faults armed, no session issued."""
+        self.commvault = CommvaultSim(self._clock)
+        self.qovery = QoverySim(self._clock)
 
     def env(self) -> dict[str, str]:
         return sandbox_env(self.COMMVAULT_BASE_URL, self.QOVERY_BASE_URL)
+
+
+class _Current(httpx2.AsyncBaseTransport):
+    """Sends each request to the simulated vendor the sandbox holds at that moment."""
+
+    def __init__(self, current: Callable[[], VendorSim]) -> None:
+        self._current = current
+        self._sim: VendorSim | None = None
+        self._transport: httpx2.AsyncBaseTransport | None = None
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        sim = self._current()
+        if self._transport is None or sim is not self._sim:
+            if self._transport is not None:
+                await self._transport.aclose()
+            self._sim, self._transport = sim, sim.transport()
+        return await self._transport.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        if self._transport is not None:
+            await self._transport.aclose()

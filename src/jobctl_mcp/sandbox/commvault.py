@@ -122,6 +122,7 @@ class CommvaultSim(VendorSim):
         self._clock = clock
         self.jobs: dict[int, dict[str, Any]] = {spec.job_id: _summary(spec, self._now()) for spec in _SEED_JOBS}
         self.logins = 0
+        self.issued_tokens: list[str] = []  # every token /Login ever gave out, expired or not
         self._tokens: set[str] = set()
         self._offline_jobs: set[int] = set()
         # A job an action just moved keeps its new state for one more read: Commvault takes seconds to act.
@@ -154,6 +155,7 @@ class CommvaultSim(VendorSim):
             return JSONResponse(_LOGIN_REFUSED)  # §2: a refused login is HTTP 200 with errList
         token = "QSDK " + secrets.token_hex(48)
         self._tokens.add(token)
+        self.issued_tokens.append(token)
         self.logins += 1
         return JSONResponse({**_LOGIN_ACCEPTED, "token": token})
 

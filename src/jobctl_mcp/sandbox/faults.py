@@ -16,7 +16,7 @@ import anyio
 import httpx2
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 FaultKind = Literal["response", "connect", "timeout", "reset", "delay"]
@@ -34,6 +34,7 @@ class RecordedRequest:
     headers: dict[str, str]
     body: Any
     raw_body: bytes
+    client: tuple[str, int] | None = None  # the caller's address: over loopback, one port per connection
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class Fault:
     headers: Mapping[str, str] = field(default_factory=dict[str, str])
     content_type: str | None = None
     seconds: float = 0.0
+    chunked: bool = False  # "response": send the body in chunks, without a Content-Length
 
 
 @dataclass
@@ -125,6 +127,9 @@ def _parse_json(raw: bytes) -> Any:
         return None
 
 
+_CHUNK = 64 * 1024
+
+
 def _fault_response(fault: Fault) -> Response:
     body, media_type = fault.body, fault.content_type
     if isinstance(body, dict | list):
@@ -133,7 +138,17 @@ def _fault_response(fault: Fault) -> Response:
         content, media_type = body.encode(), media_type or "text/plain"
     else:
         content = body or b""
+    if fault.chunked:
+        chunks = (content[i : i + _CHUNK] for i in range(0, len(content), _CHUNK))
+        return StreamingResponse(chunks, status_code=fault.status, headers=dict(fault.headers), media_type=media_type)
     return Response(content, status_code=fault.status, headers=dict(fault.headers), media_type=media_type)
+
+
+async def _hold(request: Request, seconds: float) -> None:
+    """Wait `seconds` before answering, or less if the client goes away meanwhile, as a real server notices."""
+    with anyio.move_on_after(seconds):
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
 
 
 class VendorSim:
@@ -171,7 +186,7 @@ class VendorSim:
         if fault is not None and fault.kind == "response":
             return _fault_response(fault)
         if fault is not None:
-            await anyio.sleep(fault.seconds)
+            await _hold(request, fault.seconds)
         try:
             return self._route(recorded)
         except Reject as reject:
@@ -188,6 +203,7 @@ class VendorSim:
             headers={k.lower(): v for k, v in request.headers.items()},
             body=_parse_json(raw),
             raw_body=raw,
+            client=(request.client.host, request.client.port) if request.client else None,
         )
         self.requests.append(recorded)
         return recorded
