@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import logging
 import os
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Generator
 from typing import Any
 
 import pytest
@@ -13,7 +15,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp_types import CallToolResult
 
 from jobctl_mcp.config import Settings
-from jobctl_mcp.sandbox import Sandbox
+from jobctl_mcp.sandbox import COMMVAULT_API_KEY, COMMVAULT_PASSWORD, QOVERY_API_KEY, QOVERY_JWT, Sandbox
 from jobctl_mcp.server import AppState, create_server, sandboxed
 
 # Every setting a test relies on is given here, so the machine's environment and any .env cannot leak in.
@@ -113,3 +115,33 @@ def error(result: CallToolResult) -> str:
     message = text(result)
     assert "\n" not in message, message
     return message
+
+
+# Credentials the tests configure: no log line, error or tool output may ever show one.
+KNOWN_SECRETS = (
+    COMMVAULT_PASSWORD,
+    base64.b64encode(COMMVAULT_PASSWORD.encode()).decode(),  # what /Login receives: reversible
+    COMMVAULT_API_KEY.removeprefix("QSDK "),
+    QOVERY_API_KEY,
+    QOVERY_JWT,
+)
+
+
+@pytest.fixture
+def transcript() -> list[str]:
+    """Every text a test's agent received (tests.cases.Agent keeps them); scanned for secrets after the test."""
+    return []
+
+
+@pytest.fixture(autouse=True)
+def _no_secret_is_ever_shown(
+    caplog: pytest.LogCaptureFixture, sandbox: Sandbox, transcript: list[str]
+) -> Generator[None]:
+    """Every test logs at DEBUG, and nothing it logged (nor any text its agent received) holds a credential."""
+    caplog.set_level(logging.DEBUG)
+    yield
+    secrets = [*KNOWN_SECRETS, *(token.removeprefix("QSDK ") for token in sandbox.commvault.issued_tokens)]
+    formatter = logging.Formatter()
+    texts = [formatter.format(record) for phase in ("setup", "call") for record in caplog.get_records(phase)]
+    leaks = {secret[:6] + "…" for secret in secrets for text in [*texts, *transcript] if secret in text}
+    assert not leaks, f"credentials shown in logs or tool output: {sorted(leaks)}"

@@ -1,0 +1,221 @@
+"""One valid call of every tool, with the vendor route it calls, for tests that run a fault against all of them;
+and what those tests share: an agent that keeps what it was told, one server for many tests, bounded waits."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncGenerator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import anyio
+from mcp import Client
+from mcp_types import CallToolResult
+
+from jobctl_mcp.client import IDEMPOTENT_METHODS
+from jobctl_mcp.sandbox import COMMVAULT_API_KEY, Sandbox
+from jobctl_mcp.sandbox.faults import Fault, RecordedRequest, VendorSim
+from jobctl_mcp.sandbox.qovery import CLEANUP_TEMP, NIGHTLY_REPORT, SEED_DATABASE
+from jobctl_mcp.tools import ALL_TOOLS
+from tests.conftest import Sleeps, sandbox_server
+
+CRON = NIGHTLY_REPORT
+READ_ONLY = frozenset(spec.name for spec in ALL_TOOLS if spec.hints.read_only)
+
+
+@dataclass(frozen=True)
+class ToolCase:
+    """A tool called with valid arguments; `method` and `path` match the vendor request that is its own."""
+
+    tool: str
+    arguments: dict[str, Any]
+    vendor: Literal["commvault", "qovery"]
+    method: str
+    path: str  # a regex searched in the path below the vendor's API root
+    expects: str  # what the tool needs its 2xx answer to be, for messages about answers it cannot use
+    accepts_empty: bool = False  # an empty 2xx answer is a success (204 No Content)
+    accepts_any: bool = False  # any 2xx answer, even an empty one, is a success (Commvault actions, Qovery delete)
+    label: str = field(default="")
+
+    @property
+    def id(self) -> str:
+        return self.label or self.tool
+
+    @property
+    def repeatable(self) -> bool:
+        """Whether the retry policy may send the tool's own request again after it may have arrived."""
+        return self.method in IDEMPOTENT_METHODS
+
+    @property
+    def mutating(self) -> bool:
+        return self.tool not in READ_ONLY
+
+    def sim(self, sandbox: Sandbox) -> VendorSim:
+        return sandbox.commvault if self.vendor == "commvault" else sandbox.qovery
+
+    def fault(self, kind: Literal["response", "connect", "timeout", "reset", "delay"], **options: Any) -> Fault:
+        """A fault on this tool's own request only (not on a login, nor on a read made before or after it)."""
+        return Fault(kind, method=self.method, path=self.path, **options)
+
+    def own_requests(self, sandbox: Sandbox) -> list[RecordedRequest]:
+        return self.sim(sandbox).requests_matching(self.method, self.path)
+
+
+def _job(path: str) -> str:
+    return f"^/job/{re.escape(path)}"
+
+
+CASES: tuple[ToolCase, ...] = (
+    ToolCase("commvault-run-backup-job", {"subclientId": 12}, "commvault", "POST", r"^/CreateTask$", "a started task"),
+    ToolCase("commvault-list-jobs", {}, "commvault", "GET", r"^/Job$", "a job list"),
+    ToolCase("commvault-get-job-details", {"jobId": 9612}, "commvault", "GET", r"^/Job/9612$", "a job list"),
+    ToolCase(
+        "commvault-kill-running-job",
+        {"jobId": 9669},
+        "commvault",
+        "POST",
+        r"^/Job/9669/action/kill$",
+        "",
+        accepts_any=True,
+    ),
+    ToolCase(
+        "commvault-resume-suspended-job",
+        {"jobId": 9670},
+        "commvault",
+        "POST",
+        r"^/Job/9670/action/resume$",
+        "",
+        accepts_any=True,
+    ),
+    ToolCase(
+        "commvault-suspend-running-job",
+        {"jobId": 9669},
+        "commvault",
+        "POST",
+        r"^/Job/9669/action/pause$",
+        "",
+        accepts_any=True,
+    ),
+    ToolCase(
+        "commvault-run-restore-job",
+        {"clientId": 7, "subclientId": 12, "paths": ["/var/www"], "destinationPath": "/restore"},
+        "commvault",
+        "POST",
+        r"^/CreateTask$",
+        "a started task",
+    ),
+    ToolCase("get-job-id", {"jobId": CRON}, "qovery", "GET", _job(CRON) + "$", "a job"),
+    ToolCase("edit-job", {"jobId": CRON, "body": {"cpu": 750}}, "qovery", "PUT", _job(CRON) + "$", "the edited job"),
+    ToolCase("delete-job", {"jobId": CRON}, "qovery", "DELETE", _job(CRON) + "$", "", accepts_any=True),
+    ToolCase(
+        "list-last-job-commits",
+        {"jobId": SEED_DATABASE},
+        "qovery",
+        "GET",
+        _job(SEED_DATABASE) + "/commit$",
+        "a commit list",
+    ),
+    ToolCase("get-job-status", {"jobId": CRON}, "qovery", "GET", _job(CRON) + "/status$", "a job status"),
+    ToolCase(
+        "clean-failed-job",
+        {"jobId": CLEANUP_TEMP},
+        "qovery",
+        "POST",
+        _job(CLEANUP_TEMP) + "/cleanFailedJob$",
+        "a list of cleaned runs",
+        accepts_empty=True,
+    ),
+    ToolCase(
+        "deploy-job", {"jobId": CRON}, "qovery", "POST", _job(CRON) + "/deploy$", "a job status", accepts_empty=True
+    ),
+    ToolCase(
+        "redeploy-job", {"jobId": CRON}, "qovery", "POST", _job(CRON) + "/redeploy$", "a job status", accepts_empty=True
+    ),
+    ToolCase("stop-job", {"jobId": CRON}, "qovery", "POST", _job(CRON) + "/stop$", "a job status", accepts_empty=True),
+    ToolCase(
+        "uninstall-job",
+        {"jobId": CRON},
+        "qovery",
+        "POST",
+        _job(CRON) + "/uninstall$",
+        "a job status",
+        accepts_empty=True,
+    ),
+    ToolCase(
+        "wait-for-job",
+        {"vendor": "commvault", "jobId": 9612, "timeoutSeconds": 60},
+        "commvault",
+        "GET",
+        r"^/Job/9612$",
+        "a job list",
+        label="wait-for-job[commvault]",
+    ),
+    ToolCase(
+        "wait-for-job",
+        {"vendor": "qovery", "jobId": CRON, "timeoutSeconds": 60},
+        "qovery",
+        "GET",
+        _job(CRON) + "/status$",
+        "a job status",
+        label="wait-for-job[qovery]",
+    ),
+)
+COMMVAULT_CASES = tuple(case for case in CASES if case.vendor == "commvault")
+QOVERY_CASES = tuple(case for case in CASES if case.vendor == "qovery")
+MUTATING_CASES = tuple(case for case in CASES if case.mutating)
+
+
+def case_id(case: ToolCase) -> str:
+    return case.id
+
+
+class Agent:
+    """An MCP client that keeps every text the server sent back, so that a test can scan all of it."""
+
+    def __init__(self, client: Client, transcript: list[str]) -> None:
+        self.client = client
+        self.transcript = transcript
+
+    async def call(self, tool: str, arguments: dict[str, Any]) -> CallToolResult:
+        result = await self.client.call_tool(tool, arguments)
+        self.transcript.extend(block.text for block in result.content if block.type == "text")
+        return result
+
+
+@dataclass
+class Shared:
+    """One server for many tests (building one costs ~50 ms), over a sandbox made fresh before each test.
+
+    Commvault is reached with its API key, so that no session has to survive a reset.
+    """
+
+    sandbox: Sandbox
+    sleeps: Sleeps
+    client: Client
+
+    def fresh(self) -> Shared:
+        self.sandbox.reset()
+        self.sleeps.clear()
+        self.sleeps.now = 0.0
+        return self
+
+
+@asynccontextmanager
+async def shared_server(env: dict[str, str] | None = None, **settings: Any) -> AsyncGenerator[Shared]:
+    """A Shared server with these settings; `env` replaces the default vendor variables (the Commvault API key)."""
+    sandbox, sleeps = Sandbox(), Sleeps()
+    server = sandbox_server(sandbox, sleeps, env or {"COMMVAULT_API_KEY": COMMVAULT_API_KEY}, **settings)
+    async with Client(server) as client:
+        yield Shared(sandbox, sleeps, client)
+
+
+async def settle(condition: Callable[[], bool], seconds: float = 5.0) -> None:
+    """Wait until `condition` holds: a server in another thread, or a socket's other end, catches up in its own time."""
+    with anyio.fail_after(seconds):
+        while not condition():  # noqa: ASYNC110 (the state lives in other threads and in sockets)
+            await anyio.sleep(0.01)
+
+
+def running_tasks() -> int:
+    return len(anyio.get_running_tasks())

@@ -1,0 +1,103 @@
+"""Known credentials never reach an agent or a log, even when a vendor echoes them back in its error text.
+
+Every test of the suite is also scanned for them after it runs (conftest._no_secret_is_ever_shown): its logs at
+DEBUG, and every text its agent received through tests.cases.Agent."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from mcp import Client
+
+from jobctl_mcp.sandbox import COMMVAULT_API_KEY, COMMVAULT_PASSWORD, QOVERY_API_KEY, QOVERY_JWT, Sandbox
+from jobctl_mcp.sandbox.faults import Fault
+from tests.cases import CASES, CRON, Agent, ToolCase, case_id
+from tests.conftest import KNOWN_SECRETS, error
+
+pytestmark = pytest.mark.anyio
+
+PASSWORD_B64 = base64.b64encode(COMMVAULT_PASSWORD.encode()).decode()
+
+
+@pytest.mark.parametrize(
+    ("configured", "status", "echo"),
+    [
+        ({}, 401, f"Token {QOVERY_API_KEY} is not valid"),
+        ({"QOVERY_API_KEY": QOVERY_JWT}, 403, f"Bearer {QOVERY_JWT} may not read this job"),
+        ({}, 200, f"proxy: upstream refused {QOVERY_API_KEY}"),  # an error object inside a 2xx answer
+    ],
+)
+async def test_qovery_echoing_the_token_is_redacted(
+    connect: Callable[..., Client],
+    sandbox: Sandbox,
+    transcript: list[str],
+    configured: dict[str, str],
+    status: int,
+    echo: str,
+) -> None:
+    body = {"status": status if status >= 400 else 502, "error": "Refused", "detail": echo}
+    sandbox.qovery.faults.add(Fault("response", method="GET", status=status, body=body))
+    async with connect(env=configured) as client:
+        message = error(await Agent(client, transcript).call("get-job-status", {"jobId": CRON}))
+    assert "[redacted]" in message
+    assert QOVERY_API_KEY not in message
+    assert QOVERY_JWT not in message
+
+
+async def test_commvault_echoing_its_api_key_is_redacted(
+    connect: Callable[..., Client], sandbox: Sandbox, transcript: list[str]
+) -> None:
+    echo = {"errorCode": 500, "errorMessage": f"Authtoken {COMMVAULT_API_KEY} could not be validated"}
+    sandbox.commvault.faults.add(Fault("response", method="GET", status=500, body=echo))
+    async with connect(env={"COMMVAULT_API_KEY": COMMVAULT_API_KEY}) as client:
+        message = error(await Agent(client, transcript).call("commvault-list-jobs", {}))
+    assert "HTTP 500: Authtoken [redacted] could not be validated" in message
+
+
+async def test_commvault_echoing_its_session_token_inside_a_200_is_redacted(
+    connect: Callable[..., Client], sandbox: Sandbox, transcript: list[str]
+) -> None:
+    async with connect() as client:
+        agent = Agent(client, transcript)
+        await agent.call("commvault-get-job-details", {"jobId": 9612})  # logs in
+        (token,) = sandbox.commvault.issued_tokens
+        echo = {"errorCode": 2, "errorMessage": f"Session {token.removeprefix('QSDK ')} may not kill jobs"}
+        sandbox.commvault.faults.add(Fault("response", method="POST", path="/action/kill$", status=200, body=echo))
+        message = error(await agent.call("commvault-kill-running-job", {"jobId": 9669}))
+    assert "Session [redacted] may not kill jobs" in message
+
+
+@pytest.mark.parametrize("echoed", [COMMVAULT_PASSWORD, PASSWORD_B64])
+async def test_a_refused_login_echoing_the_password_is_redacted(
+    connect: Callable[..., Client], sandbox: Sandbox, transcript: list[str], echoed: str
+) -> None:
+    refusal = {"errList": [{"errorCode": 0, "errLogMessage": f"Password {echoed} is wrong for admin"}]}
+    sandbox.commvault.faults.add(Fault("response", method="POST", path="^/Login$", status=200, body=refusal))
+    async with connect() as client:
+        message = error(await Agent(client, transcript).call("commvault-list-jobs", {}))
+    assert "Commvault login failed: Password [redacted] is wrong for admin." in message
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+async def test_no_credential_in_any_output_log_or_audit_line_of_a_failing_call(
+    case: ToolCase,
+    connect: Callable[..., Client],
+    sandbox: Sandbox,
+    transcript: list[str],
+    tmp_path: Path,
+) -> None:
+    trail = tmp_path / "audit.jsonl"
+    # Qovery with a JWT this time; Commvault logs in (its session token is scanned too, see conftest).
+    case.sim(sandbox).faults.add(case.fault("response", status=500, body={"detail": "x", "errorMessage": "x"}))
+    async with connect(env={"QOVERY_API_KEY": QOVERY_JWT}, audit_log=str(trail)) as client:
+        agent = Agent(client, transcript)
+        error(await agent.call(case.tool, case.arguments))
+        await agent.call(case.tool, case.arguments)  # and once more, fault spent
+    written = trail.read_text() if trail.exists() else ""
+    tokens = [token.removeprefix("QSDK ") for token in sandbox.commvault.issued_tokens]
+    for secret in [*KNOWN_SECRETS, *tokens]:
+        assert secret not in written
+    assert len(transcript) == 2
