@@ -343,7 +343,9 @@ def _task_body(body: dict[str, Any], sub_task_type: int, kind: str) -> dict[str,
 
 class RunBackupInput(ToolInput):
     subclientId: EntityId | None = Field(default=None, description="The subclient to back up (use this or body)")
-    backupLevel: Literal["Full", "Incremental", "Differential", "Synthetic_full"] = "Incremental"
+    backupLevel: Literal["Full", "Incremental", "Differential", "Synthetic_full"] = Field(
+        default="Incremental", description="What to back up: everything, or what changed since the last backup"
+    )
     clientName: Name | None = Field(default=None, description="The subclient's client, to help Commvault resolve it")
     backupsetName: Name | None = Field(default=None, description="The subclient's backup set")
     body: dict[str, Any] | None = Field(
@@ -377,8 +379,8 @@ class RunRestoreInput(ToolInput):
     )
     clientName: Name | None = Field(default=None, description="Source client name")
     subclientId: EntityId | None = Field(default=None, description="Source subclient id")
-    backupsetId: EntityId | None = None
-    instanceId: EntityId | None = None
+    backupsetId: EntityId | None = Field(default=None, description="Source backup set id")
+    instanceId: EntityId | None = Field(default=None, description="Source instance id")
     applicationId: int = Field(default=33, description="33 Windows file system, 29 Unix/Linux file system")
     paths: list[Annotated[str, Field(min_length=1, max_length=4096)]] | None = Field(
         default=None, min_length=1, max_length=1000, description="Files or folders to restore, as backed up"

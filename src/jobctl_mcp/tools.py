@@ -17,7 +17,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
 from mcp.server.mcpserver.resolve import Elicit, Resolve
 from mcp.server.mcpserver.tools import Tool
-from mcp_types import ToolAnnotations
+from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field, ValidationError
 
 from jobctl_mcp.audit import AuditTrail, Outcome
@@ -212,6 +212,13 @@ async def execute(spec: AnySpec, runtime: Runtime, ctx: Context, check: Check | 
     return result
 
 
+def compact(result: BaseModel) -> CallToolResult:
+    """The result with its text twin as compact JSON: the SDK would indent it, which only costs context."""
+    structured = result.model_dump(mode="json")
+    text = json.dumps(structured, separators=(",", ":"), ensure_ascii=False)
+    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
+
+
 def _late(spec: AnySpec, seconds: float) -> VendorError:
     late = f"no complete answer within {seconds:g} s (JOBCTL_CALL_TIMEOUT)"
     vendor = spec.vendor.capitalize() if spec.vendor else "The vendor"
@@ -233,7 +240,7 @@ def handler(spec: AnySpec, runtime: Runtime) -> Callable[..., Any]:
     else:
 
         async def call(ctx: Context) -> Any:
-            return await execute(spec, runtime, ctx)
+            return compact(await execute(spec, runtime, ctx))
 
         extra = []
     call.__name__ = spec.name.replace("-", "_")
@@ -285,7 +292,7 @@ def _confirmed_handler(spec: AnySpec, runtime: Runtime) -> tuple[Callable[..., A
             if (now := await question_of(client, arguments)) != asked:
                 raise NotConfirmedError(f"Not done: the job changed while the human decided. Was: {asked} Now: {now}")
 
-        return await execute(spec, runtime, ctx, confirmed)
+        return compact(await execute(spec, runtime, ctx, confirmed))
 
     keyword = inspect.Parameter.KEYWORD_ONLY
     resolved = [
