@@ -1,0 +1,154 @@
+# ruff: noqa: T201
+"""python bench/run.py: every benchmark of issue 6 against the simulated vendors served on loopback, printed as one
+table in which each figure stands beside its baseline, measured in the same run, and their ratio."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import AsyncExitStack, contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+from typing import IO
+
+import anyio
+import httpx2
+
+import coldstart
+import context_cost
+import converter
+import memory
+import percall
+import throughput
+from processes import FLOOR, JOBCTL, PYTHON, CpuClock, Vendors, children, loopback_vendors, rss_mib, stdio_session
+from report import Row, table
+
+METHOD = f"""Medians: cold start over {coldstart.RUNS} interleaved starts per server, after one discarded start
+each; per-call latency over {percall.SAMPLES:,} interleaved calls after {percall.WARMUP} warm-up calls (p99 by
+nearest rank); throughput over {throughput.WINDOWS} windows of {throughput.WINDOW_SECONDS:g} s; idle memory over
+the cold starts. Memory growth is read in one process, from call {memory.WARM:,} to call {memory.CALLS:,}. Byte
+counts are exact, as compact JSON; tokens are estimated as bytes/4. The per-call overhead "beyond the SDK floor"
+is what remains of it after the floor's own stdio round trip: jobctl-mcp's part, noise included."""
+# Each phase is bounded, so that a hung server ends the run with its log instead of never.
+LIMITS = {"1 cold start": 120, "2 per-call overhead": 120, "4 memory": 120, "5 context cost": 90, "3 throughput": 180}
+BUSY_WARNING = 0.10
+
+
+@dataclass
+class Phases:
+    """Each phase's duration and how busy other processes kept the machine meanwhile, for the report."""
+
+    done: list[tuple[str, float, float]] = field(default_factory=list[tuple[str, float, float]])
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        # Progress goes to stderr: stdout carries only the report.
+        print(f"{name} ...", file=sys.stderr, flush=True)
+        began, clock = time.monotonic(), CpuClock.read()
+        with anyio.fail_after(LIMITS.get(name, 300)):
+            yield
+        wall = time.monotonic() - began
+        self.done.append((name, wall, CpuClock.read().others_since(clock, wall)))
+        print(f"  {name}: {wall:.0f} s", file=sys.stderr, flush=True)
+
+    def summary(self) -> str:
+        return "; ".join(f"{name} {wall:.0f} s, {others:.0%}" for name, wall, others in self.done)
+
+    def disturbed(self) -> bool:
+        return any(others > BUSY_WARNING for _, _, others in self.done)
+
+
+def machine() -> str:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if "model name" in line
+        ),
+        platform.processor() or "unknown CPU",
+    )
+    return (
+        f"{os.cpu_count()} CPUs ({cpu}), {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}, mcp {version('mcp')}, jobctl-mcp {version('jobctl-mcp')}"
+    )
+
+
+async def one_process(
+    vendors: Vendors, workdir: Path, log: IO[str], baseline: converter.Converter | str, phases: Phases
+) -> list[Row]:
+    """Benchmarks 2, 4 and 5 in one jobctl-mcp process on stdio, beside the SDK floor on stdio."""
+    async with AsyncExitStack() as stack:
+        before = children()
+        jobctl = await stack.enter_async_context(stdio_session([JOBCTL], vendors.env, workdir, log))
+        (pid,) = children() - before
+        floor = await stack.enter_async_context(stdio_session([PYTHON, FLOOR], None, workdir, log))
+        http = await stack.enter_async_context(httpx2.AsyncClient(timeout=30))
+        tools = list((await jobctl.list_tools()).tools)
+        idle = rss_mib(pid)
+        rows: list[Row] = []
+        with phases.phase("2 per-call overhead"):
+            probes = await percall.probes(vendors, http)
+            for probe in probes:
+                rows += percall.rows(probe, await percall.measure(probe, jobctl, floor, http))
+        with phases.phase("4 memory"):
+            done = len(probes) * percall.CALLS_PER_PROBE
+            rows += await memory.growth_rows(jobctl, pid, probes, idle, done)
+        with phases.phase("5 context cost"):
+            generic = await baseline.tools(workdir, log) if isinstance(baseline, converter.Converter) else baseline
+            rows += context_cost.tool_list_rows(tools, generic, baseline)
+            token = probes[0].headers["Authtoken"]
+            rows += await context_cost.list_answer_rows(jobctl, vendors, http, token)
+        return rows
+
+
+async def run(workdir: Path, log: IO[str], phases: Phases) -> list[Row]:
+    with phases.phase("generic converter: fastmcp in bench/.venv-fastmcp"):
+        baseline = converter.prepare()  # before any timing: a first install downloads from PyPI
+    with loopback_vendors(workdir, log) as vendors:
+        with phases.phase("1 cold start"):
+            starts = await coldstart.measure(vendors, workdir, log)
+        rows = [*coldstart.rows(starts), memory.idle_row(starts)]
+        rows += await one_process(vendors, workdir, log, baseline, phases)
+        with phases.phase("3 throughput"):
+            measured = [await throughput.measure_mode(mode, vendors, workdir, log) for mode in throughput.MODES]
+        for result in measured:
+            rows += throughput.rows(result)
+        rows.append(throughput.cores_row(measured))
+    return sorted(rows, key=lambda row: row.benchmark[0])  # stable: each benchmark keeps its own order
+
+
+def tail(path: Path, lines: int = 30) -> str:
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def main() -> None:
+    argparse.ArgumentParser(prog="python bench/run.py", description=__doc__).parse_args()
+    began, phases = time.monotonic(), Phases()
+    with tempfile.TemporaryDirectory(prefix="jobctl-bench-") as directory:
+        log_path = Path(directory) / "servers.log"
+        with log_path.open("w") as log:
+            try:
+                rows = anyio.run(run, Path(directory), log, phases)
+            except BaseException:
+                log.flush()
+                print(f"The benchmark stopped. The servers' last lines:\n{tail(log_path)}", file=sys.stderr)
+                raise
+    minutes, seconds = divmod(round(time.monotonic() - began), 60)
+    print(f"jobctl-mcp benchmarks, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, on {machine()}\n")
+    print(table(rows))
+    print(f"\n{METHOD}\n")
+    print(f"Total {minutes} min {seconds:02d} s. Each phase, and the share of the machine other processes kept busy")
+    print(f"meanwhile: {phases.summary()}.")
+    if phases.disturbed():
+        print(f"Other processes took over {BUSY_WARNING:.0%} in some phase: those timings are disturbed; run again.")
+
+
+if __name__ == "__main__":
+    main()
