@@ -292,6 +292,15 @@ class VendorClient:
         """What the agent (or its operator) can do about this status."""
         return self.hints.get(status) or _GENERIC_HINTS.get(status // 100 * 100 if status >= 500 else status, "")
 
+    def raw_for_agent(self, operation: str, value: dict[str, Any], wanted: bool) -> dict[str, Any] | None:
+        """The vendor's own object for raw=true, unless it is too large to hand an agent whole."""
+        if not wanted:
+            return None
+        if not fits_an_agent(value):
+            too_large = f"its raw object is larger than {MAX_RAW_BYTES // 1024} KB"
+            raise VendorAPIError(self.vendor, operation, 200, too_large, "Call again without raw.")
+        return value
+
     def unusable(self, operation: str, route: Route, detail: str) -> VendorError:
         """A 2xx answer that cannot be used: an error after a read; after a write, an unknown outcome, because
         a garbled success may come from a proxy that never passed the request on."""

@@ -16,11 +16,9 @@ import httpx2
 from pydantic import Field, SecretStr, model_validator
 
 from jobctl_mcp.client import (
-    MAX_RAW_BYTES,
     RetryPolicy,
     Route,
     VendorClient,
-    fits_an_agent,
     json_int,
     json_list,
     json_number,
@@ -460,17 +458,7 @@ async def list_jobs(client: CommvaultClient, args: ListJobsInput) -> JobList:
 
 async def get_job_details(client: CommvaultClient, args: JobDetailsInput) -> JobDetails:
     job = await client.get_job(args.jobId)
-    if not args.raw:
-        return job.model_copy(update={"raw": None})
-    if job.raw is not None and not fits_an_agent(job.raw):
-        raise VendorAPIError(
-            client.vendor,
-            f"get job {args.jobId}",
-            200,
-            f"its raw summary is larger than {MAX_RAW_BYTES // 1024} KB",
-            "Call again without raw.",
-        )
-    return job
+    return job.model_copy(update={"raw": client.raw_for_agent(f"get job {args.jobId}", job.raw or {}, args.raw)})
 
 
 def _action(route: Route, action: Literal["kill", "suspend", "resume"]) -> Any:

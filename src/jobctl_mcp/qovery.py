@@ -14,11 +14,9 @@ import httpx2
 from pydantic import BeforeValidator, Field, SecretStr, model_validator
 
 from jobctl_mcp.client import (
-    MAX_RAW_BYTES,
     RetryPolicy,
     Route,
     VendorClient,
-    fits_an_agent,
     json_int,
     json_list,
     json_object,
@@ -26,7 +24,6 @@ from jobctl_mcp.client import (
     not_a,
     vendor_message,
 )
-from jobctl_mcp.errors import VendorAPIError
 from jobctl_mcp.spec import READ, AnySpec, Hints, ToolInput, ToolOutput, ToolSpec, VendorText
 
 GET_JOB = Route("GET", "/job/{jobId}")
@@ -411,7 +408,7 @@ class RedeployInput(JobIdInput):
 
 async def get_job(client: QoveryClient, args: RawInput) -> Job:
     job = await client.get_job(args.jobId)
-    return Job.from_vendor(job).model_copy(update={"raw": _raw(client, f"get job {args.jobId}", job, args.raw)})
+    return Job.from_vendor(job).model_copy(update={"raw": client.raw_for_agent(f"get job {args.jobId}", job, args.raw)})
 
 
 async def edit_job(client: QoveryClient, args: EditJobInput) -> Job:
@@ -440,18 +437,8 @@ async def list_commits(client: QoveryClient, args: CommitsInput) -> CommitList:
 
 async def get_status(client: QoveryClient, args: RawInput) -> JobStatusDetails:
     status = await client.get_status(args.jobId)
-    raw = _raw(client, f"get status of job {args.jobId}", status, args.raw)
+    raw = client.raw_for_agent(f"get status of job {args.jobId}", status, args.raw)
     return JobStatusDetails.from_vendor(status).model_copy(update={"raw": raw})
-
-
-def _raw(client: QoveryClient, operation: str, value: dict[str, Any], wanted: bool) -> dict[str, Any] | None:
-    """Qovery's own object for raw=true, unless it is too large to hand an agent."""
-    if not wanted:
-        return None
-    if not fits_an_agent(value):
-        too_large = f"its raw object is larger than {MAX_RAW_BYTES // 1024} KB"
-        raise VendorAPIError(client.vendor, operation, 200, too_large, "Call again without raw.")
-    return value
 
 
 async def clean_failed(client: QoveryClient, args: JobIdInput) -> CleanedJobs:
