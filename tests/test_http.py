@@ -20,7 +20,7 @@ from mcp.client.session import ClientRequestContext
 from mcp.client.streamable_http import streamable_http_client
 
 from jobctl_mcp.endpoint import http_app
-from jobctl_mcp.sandbox import COMMVAULT_PASSWORD, COMMVAULT_USERNAME, QOVERY_API_KEY, Sandbox
+from jobctl_mcp.sandbox import Sandbox, sandbox_env
 from jobctl_mcp.sandbox.faults import Fault
 from jobctl_mcp.sandbox.loopback import serving
 from jobctl_mcp.server import create_server, sandboxed
@@ -212,11 +212,7 @@ async def test_two_stateless_replicas_serve_one_client(tmp_path: Path, mode: str
 
     with serving(sandbox.commvault.app) as commvault, serving(sandbox.qovery.app) as qovery:
         env = clean_env(
-            COMMVAULT_BASE_URL=f"{commvault}/commandcenter/api",
-            COMMVAULT_USERNAME=COMMVAULT_USERNAME,
-            COMMVAULT_PASSWORD=COMMVAULT_PASSWORD,
-            QOVERY_BASE_URL=qovery,
-            QOVERY_API_KEY=QOVERY_API_KEY,
+            **sandbox_env(f"{commvault}/commandcenter/api", qovery),
             JOBCTL_HTTP_TOKEN=TOKEN,
             JOBCTL_STATELESS="true",
             JOBCTL_CONFIRM_DESTRUCTIVE="true",

@@ -12,7 +12,7 @@ import pytest
 from mcp import Client, StdioServerParameters
 
 from jobctl_mcp import __version__
-from jobctl_mcp.sandbox import COMMVAULT_PASSWORD, COMMVAULT_USERNAME, QOVERY_API_KEY, Sandbox
+from jobctl_mcp.sandbox import QOVERY_API_KEY, Sandbox, sandbox_env
 from jobctl_mcp.sandbox.loopback import serving
 from tests.commands import COMMAND, clean_env, running_http_server
 from tests.conftest import data
@@ -42,13 +42,7 @@ async def test_the_console_script_serves_the_sandbox_over_stdio(tmp_path: Path) 
 async def test_streamable_http_on_loopback_against_vendors_on_loopback(tmp_path: Path) -> None:
     sandbox = Sandbox()
     with serving(sandbox.commvault.app) as commvault, serving(sandbox.qovery.app) as qovery:
-        env = clean_env(
-            COMMVAULT_BASE_URL=f"{commvault}/commandcenter/api",
-            COMMVAULT_USERNAME=COMMVAULT_USERNAME,
-            COMMVAULT_PASSWORD=COMMVAULT_PASSWORD,
-            QOVERY_BASE_URL=qovery,
-            QOVERY_API_KEY=QOVERY_API_KEY,
-        )
+        env = clean_env(**sandbox_env(f"{commvault}/commandcenter/api", qovery))
         with running_http_server(env, tmp_path) as url:
             with anyio.fail_after(30):
                 async with Client(url) as client:
