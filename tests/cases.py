@@ -15,8 +15,10 @@ from mcp_types import CallToolResult
 
 from jobctl_mcp.client import IDEMPOTENT_METHODS
 from jobctl_mcp.sandbox import COMMVAULT_API_KEY, Sandbox
+from jobctl_mcp.sandbox.examples import EXAMPLES
 from jobctl_mcp.sandbox.faults import Fault, RecordedRequest, VendorSim
-from jobctl_mcp.sandbox.qovery import CLEANUP_TEMP, NIGHTLY_REPORT, SEED_DATABASE
+from jobctl_mcp.sandbox.qovery import NIGHTLY_REPORT
+from jobctl_mcp.spec import AnySpec
 from jobctl_mcp.tools import ALL_TOOLS
 from tests.conftest import Sleeps, sandbox_server
 
@@ -62,104 +64,32 @@ class ToolCase:
         return self.sim(sandbox).requests_matching(self.method, self.path)
 
 
-def _job(path: str) -> str:
-    return f"^/job/{re.escape(path)}"
+def _case(spec: AnySpec, arguments: dict[str, Any], label: str) -> ToolCase:
+    """The case of one example call, from its row: the request that is its own, and what its answer must be."""
+    vendor = spec.vendor or arguments["vendor"]
+    # A tool with no request of its own (wait-for-job) polls the routes other rows of its vendor read.
+    own = [spec] if spec.route else [s for s in ALL_TOOLS if s.vendor == vendor and s.route in spec.reads]
+    routes = [s.route for s in own if s.route]
+    paths = "|".join(re.escape(route.format(**arguments)) for route in routes)
+    parsed = spec.parse and spec.input.model_validate(arguments)
+    return ToolCase(
+        spec.name,
+        arguments,
+        vendor,
+        routes[0].method,
+        f"^({paths})$",
+        own[0].expects,
+        accepts_empty=bool(spec.parse and spec.parse(None, parsed) is not None),
+        accepts_any=(not own[0].expects) or bool(spec.parse and spec.parse({"unexpected": 1}, parsed) is not None),
+        label=label,
+    )
 
 
-CASES: tuple[ToolCase, ...] = (
-    ToolCase("commvault-run-backup-job", {"subclientId": 12}, "commvault", "POST", r"^/CreateTask$", "a started task"),
-    ToolCase("commvault-list-jobs", {}, "commvault", "GET", r"^/Job$", "a job list"),
-    ToolCase("commvault-get-job-details", {"jobId": 9612}, "commvault", "GET", r"^/Job/9612$", "a job list"),
-    ToolCase(
-        "commvault-kill-running-job",
-        {"jobId": 9669},
-        "commvault",
-        "POST",
-        r"^/Job/9669/action/kill$",
-        "",
-        accepts_any=True,
-    ),
-    ToolCase(
-        "commvault-resume-suspended-job",
-        {"jobId": 9670},
-        "commvault",
-        "POST",
-        r"^/Job/9670/action/resume$",
-        "",
-        accepts_any=True,
-    ),
-    ToolCase(
-        "commvault-suspend-running-job",
-        {"jobId": 9669},
-        "commvault",
-        "POST",
-        r"^/Job/9669/action/pause$",
-        "",
-        accepts_any=True,
-    ),
-    ToolCase(
-        "commvault-run-restore-job",
-        {"clientId": 7, "subclientId": 12, "paths": ["/var/www"], "destinationPath": "/restore"},
-        "commvault",
-        "POST",
-        r"^/CreateTask$",
-        "a started task",
-    ),
-    ToolCase("get-job-id", {"jobId": CRON}, "qovery", "GET", _job(CRON) + "$", "a job"),
-    ToolCase("edit-job", {"jobId": CRON, "body": {"cpu": 750}}, "qovery", "PUT", _job(CRON) + "$", "the edited job"),
-    ToolCase("delete-job", {"jobId": CRON}, "qovery", "DELETE", _job(CRON) + "$", "", accepts_any=True),
-    ToolCase(
-        "list-last-job-commits",
-        {"jobId": SEED_DATABASE},
-        "qovery",
-        "GET",
-        _job(SEED_DATABASE) + "/commit$",
-        "a commit list",
-    ),
-    ToolCase("get-job-status", {"jobId": CRON}, "qovery", "GET", _job(CRON) + "/status$", "a job status"),
-    ToolCase(
-        "clean-failed-job",
-        {"jobId": CLEANUP_TEMP},
-        "qovery",
-        "POST",
-        _job(CLEANUP_TEMP) + "/cleanFailedJob$",
-        "a list of cleaned runs",
-        accepts_empty=True,
-    ),
-    ToolCase(
-        "deploy-job", {"jobId": CRON}, "qovery", "POST", _job(CRON) + "/deploy$", "a job status", accepts_empty=True
-    ),
-    ToolCase(
-        "redeploy-job", {"jobId": CRON}, "qovery", "POST", _job(CRON) + "/redeploy$", "a job status", accepts_empty=True
-    ),
-    ToolCase("stop-job", {"jobId": CRON}, "qovery", "POST", _job(CRON) + "/stop$", "a job status", accepts_empty=True),
-    ToolCase(
-        "uninstall-job",
-        {"jobId": CRON},
-        "qovery",
-        "POST",
-        _job(CRON) + "/uninstall$",
-        "a job status",
-        accepts_empty=True,
-    ),
-    ToolCase(
-        "wait-for-job",
-        {"vendor": "commvault", "jobId": 9612, "timeoutSeconds": 60},
-        "commvault",
-        "GET",
-        r"^/Job/9612$",
-        "a job list",
-        label="wait-for-job[commvault]",
-    ),
-    ToolCase(
-        "wait-for-job",
-        {"vendor": "qovery", "jobId": CRON, "timeoutSeconds": 60},
-        "qovery",
-        "GET",
-        _job(CRON) + "/status$",
-        "a job status",
-        label="wait-for-job[qovery]",
-    ),
+CASES: tuple[ToolCase, ...] = tuple(
+    _case(spec, arguments, f"{spec.name}[{arguments['vendor']}]" if len(examples) > 1 else "")
+    for spec in ALL_TOOLS
+    for examples in [EXAMPLES[spec.name]]
+    for arguments in examples
 )
 COMMVAULT_CASES = tuple(case for case in CASES if case.vendor == "commvault")
 QOVERY_CASES = tuple(case for case in CASES if case.vendor == "qovery")

@@ -12,6 +12,7 @@ from mcp import Client
 from jobctl_mcp.sandbox import COMMVAULT_PASSWORD, QOVERY_API_KEY, Sandbox
 from jobctl_mcp.sandbox.faults import Fault
 from jobctl_mcp.server import create_server
+from jobctl_mcp.tools import ALL_TOOLS
 from tests.conftest import Sleeps, data, error, isolated_settings
 
 pytestmark = pytest.mark.anyio
@@ -158,7 +159,7 @@ async def test_an_unknown_argument_lists_the_valid_ones(client: Client) -> None:
 
 async def test_unconfigured_vendors_still_list_and_say_what_to_set() -> None:
     async with Client(create_server(isolated_settings())) as client:
-        assert len((await client.list_tools()).tools) == 18
+        assert len((await client.list_tools()).tools) == len(ALL_TOOLS)
         commvault = error(await client.call_tool("commvault-list-jobs", {}))
         qovery = error(await client.call_tool("get-job-status", {"jobId": CRON}))
     assert "COMMVAULT_BASE_URL (or COMMVAULT_WEBSERVER)" in commvault

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from mcp_types import CallToolResult
 
 from jobctl_mcp.sandbox import Sandbox
+from jobctl_mcp.spec import AnySpec
 from jobctl_mcp.tools import ALL_TOOLS, input_schema
 from tests.cases import CASES, CRON, Agent, Shared, shared_server
 from tests.conftest import KNOWN_SECRETS, data, error
@@ -23,39 +24,19 @@ COMMVAULT = "/commandcenter/api"
 ID = r"[1-9][0-9]*"
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 LOGIN = ("POST", f"{COMMVAULT}/Login")
-# Every request each tool may make, as (method, full URL path): anything else is a path the arguments changed.
-ROUTES: dict[str, set[tuple[str, str]]] = {
-    "commvault-run-backup-job": {LOGIN, ("POST", f"{COMMVAULT}/CreateTask")},
-    "commvault-list-jobs": {LOGIN, ("GET", f"{COMMVAULT}/Job")},
-    "commvault-get-job-details": {LOGIN, ("GET", f"{COMMVAULT}/Job/{ID}")},
-    "commvault-kill-running-job": {
-        LOGIN,
-        ("POST", f"{COMMVAULT}/Job/{ID}/action/kill"),
-        ("GET", f"{COMMVAULT}/Job/{ID}"),
-    },
-    "commvault-resume-suspended-job": {
-        LOGIN,
-        ("POST", f"{COMMVAULT}/Job/{ID}/action/resume"),
-        ("GET", f"{COMMVAULT}/Job/{ID}"),
-    },
-    "commvault-suspend-running-job": {
-        LOGIN,
-        ("POST", f"{COMMVAULT}/Job/{ID}/action/pause"),
-        ("GET", f"{COMMVAULT}/Job/{ID}"),
-    },
-    "commvault-run-restore-job": {LOGIN, ("POST", f"{COMMVAULT}/CreateTask")},
-    "get-job-id": {("GET", f"/job/{UUID}")},
-    "edit-job": {("GET", f"/job/{UUID}"), ("PUT", f"/job/{UUID}")},
-    "delete-job": {("DELETE", f"/job/{UUID}")},
-    "list-last-job-commits": {("GET", f"/job/{UUID}/commit")},
-    "get-job-status": {("GET", f"/job/{UUID}/status")},
-    "clean-failed-job": {("POST", f"/job/{UUID}/cleanFailedJob")},
-    "deploy-job": {("POST", f"/job/{UUID}/deploy")},
-    "redeploy-job": {("POST", f"/job/{UUID}/redeploy")},
-    "stop-job": {("POST", f"/job/{UUID}/stop")},
-    "uninstall-job": {("POST", f"/job/{UUID}/uninstall")},
-    "wait-for-job": {LOGIN, ("GET", f"{COMMVAULT}/Job/{ID}"), ("GET", f"/job/{UUID}/status")},
-}
+
+
+def _routes(spec: AnySpec) -> set[tuple[str, str]]:
+    """Every request the row says its tool may make, as (method, full URL path); a Commvault client may log in."""
+    routes = {route for route in (spec.route, *spec.reads) if route is not None}
+    allowed = {(r.method, PLACEHOLDER.sub(f"({ID}|{UUID})", r.path)) for r in routes}
+    commvault = {(method, f"{COMMVAULT}{path}") for method, path in allowed} | {LOGIN}
+    return {"commvault": commvault, "qovery": allowed, None: allowed | commvault}[spec.vendor]
+
+
+PLACEHOLDER = re.compile(r"{\w+}")
+# Anything else than what the rows declare is a path the arguments changed.
+ROUTES: dict[str, set[tuple[str, str]]] = {spec.name: _routes(spec) for spec in ALL_TOOLS}
 VALID = {case.tool: case.arguments for case in CASES}
 
 PATH_TRICKS = [

@@ -24,6 +24,7 @@ from jobctl_mcp.sandbox import Sandbox, sandbox_env
 from jobctl_mcp.sandbox.faults import Fault
 from jobctl_mcp.sandbox.loopback import serving
 from jobctl_mcp.server import create_server, sandboxed
+from jobctl_mcp.tools import ALL_TOOLS
 from tests.commands import COMMAND, clean_env, running_http_server
 from tests.conftest import Sleeps, data, error, isolated_settings
 
@@ -67,7 +68,7 @@ async def mcp_client(
 async def test_tools_list_and_call_over_http_with_the_token(sandbox: Sandbox, mode: str) -> None:
     with endpoint(sandbox, http_token=TOKEN) as base:
         async with mcp_client(f"{base}/mcp", mode=mode) as client:
-            assert len((await client.list_tools()).tools) == 18
+            assert len((await client.list_tools()).tools) == len(ALL_TOOLS)
             assert data(await client.call_tool("get-job-status", {"jobId": CRON}))["state"] == "DEPLOYED"
             expected = "2026-07-28" if mode == "auto" else "2025-11-25"
             assert client.protocol_version == expected
@@ -223,7 +224,7 @@ async def test_two_stateless_replicas_serve_one_client(tmp_path: Path, mode: str
             balancer = Alternating(ports)
             with anyio.fail_after(60):
                 async with mcp_client(first, mode, balancer, elicitation_callback=approve) as client:
-                    assert len((await client.list_tools()).tools) == 18
+                    assert len((await client.list_tools()).tools) == len(ALL_TOOLS)
                     deployed = data(await client.call_tool("deploy-job", {"jobId": CRON}))
                     states = [data(await client.call_tool("get-job-status", {"jobId": CRON})) for _ in range(2)]
                     killed = await client.call_tool("commvault-kill-running-job", {"jobId": 9671})

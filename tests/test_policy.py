@@ -23,15 +23,8 @@ from tests.conftest import Sleeps, data, error, isolated_settings, sandbox_serve
 pytestmark = pytest.mark.anyio
 
 CRON = "7c0f1c57-5b7e-4d2a-9c55-0f2a4c1b9e11"
-READ_ONLY = [
-    "commvault-list-jobs",
-    "commvault-get-job-details",
-    "get-job-id",
-    "list-last-job-commits",
-    "get-job-status",
-    "wait-for-job",
-]
-DESTRUCTIVE = {"commvault-kill-running-job", "commvault-run-restore-job", "delete-job", "uninstall-job"}
+READ_ONLY = [spec.name for spec in ALL_TOOLS if spec.hints.read_only]
+DESTRUCTIVE = {spec.name for spec in ALL_TOOLS if spec.hints.destructive}
 
 Answer = Callable[[str], Awaitable[types.ElicitResult]]
 

@@ -1,8 +1,17 @@
-"""The eighteen tools as an agent lists them: names, the four hints, vendor-named text, documented arguments."""
+"""The tools as an agent lists them: the checked-in tools/list snapshot, the seed tools' hints (the one hand table),
+vendor-named text and documented arguments.
+
+After a deliberate change of a tool's text or schema, regenerate the snapshot and review its diff:
+    UPDATE_SNAPSHOT=1 .venv/bin/python -m pytest tests/test_tool_table.py
+"""
 
 from __future__ import annotations
 
-import re
+import difflib
+import json
+import os
+from pathlib import Path
+from typing import Any
 
 import pytest
 from mcp import Client
@@ -11,9 +20,12 @@ from jobctl_mcp.tools import ALL_TOOLS
 
 pytestmark = pytest.mark.anyio
 
-# name: (readOnly, destructive, idempotent), written out by hand from the seeds and the issue. Three differ from
-# the seeds, which derived hints from the HTTP verb: kill, in-place restore and uninstall destroy work or data.
-EXPECTED_HINTS = {
+SNAPSHOT = Path(__file__).with_name("tools.snapshot.json")
+
+# The seventeen seed tools: (readOnly, destructive, idempotent), written out by hand from the seeds, because this
+# contract must never change silently. Three differ from the seeds, which derived hints from the HTTP verb: kill,
+# in-place restore and uninstall destroy work or data.
+SEED_HINTS = {
     "commvault-run-backup-job": (False, False, False),
     "commvault-list-jobs": (True, False, True),
     "commvault-get-job-details": (True, False, True),
@@ -31,19 +43,56 @@ EXPECTED_HINTS = {
     "redeploy-job": (False, False, False),
     "stop-job": (False, False, False),
     "uninstall-job": (False, True, False),
-    "wait-for-job": (True, False, True),  # polls only; issue 7
 }
 
 
-async def test_lists_the_eighteen_tools_in_table_order_with_all_four_hints(client: Client) -> None:
+def listing(tools: list[Any]) -> list[dict[str, Any]]:
+    """What an agent reads of tools/list, in table order, as stable JSON."""
+    return [tool.model_dump(mode="json", by_alias=True, exclude_none=True) for tool in tools]
+
+
+def drift(snapshot: list[dict[str, Any]], served: list[dict[str, Any]]) -> str:
+    """A readable diff, tool by tool, of what changed between the snapshot and what the server lists."""
+    before = {tool["name"]: tool for tool in snapshot}
+    after = {tool["name"]: tool for tool in served}
+    parts: list[str] = []
+    if list(before) != list(after):
+        parts.append(f"tools or their order changed: {list(before)} -> {list(after)}")
+    for name in dict.fromkeys([*before, *after]):
+        old, new = (json.dumps(d.get(name), indent=2, sort_keys=True).splitlines() for d in (before, after))
+        if old != new:
+            parts.append(f"--- {name}\n" + "\n".join(difflib.unified_diff(old, new, "snapshot", "served", lineterm="")))
+    return "\n".join(parts)
+
+
+async def test_tools_list_matches_the_snapshot(client: Client) -> None:
+    served = listing((await client.list_tools()).tools)
+    if os.environ.get("UPDATE_SNAPSHOT"):
+        SNAPSHOT.write_text(json.dumps(served, indent=2, ensure_ascii=False) + "\n")
+    snapshot = json.loads(SNAPSHOT.read_text())
+    assert served == snapshot, "tools/list drifted from tests/tools.snapshot.json:\n" + drift(snapshot, served)
+
+
+def test_a_changed_word_shows_in_the_diff_naming_the_tool() -> None:
+    snapshot = json.loads(SNAPSHOT.read_text())
+    changed = json.loads(json.dumps(snapshot))
+    changed[3]["inputSchema"]["properties"]["jobId"]["description"] += " now"
+    report = drift(snapshot, changed)
+    assert report.startswith(f"--- {snapshot[3]['name']}\n"), report
+    assert "now" in report
+
+
+async def test_lists_the_rows_in_table_order_and_the_seed_tools_keep_their_hints(client: Client) -> None:
     tools = (await client.list_tools()).tools
-    assert [tool.name for tool in tools] == list(EXPECTED_HINTS)
+    assert [tool.name for tool in tools] == [spec.name for spec in ALL_TOOLS]
+    hints = {tool.name: tool.annotations for tool in tools}
+    for name, expected in SEED_HINTS.items():
+        declared = hints[name]
+        assert declared is not None, name
+        assert (declared.read_only_hint, declared.destructive_hint, declared.idempotent_hint) == expected, name
     for tool in tools:
-        hints = tool.annotations
-        assert hints is not None, tool.name
-        declared = (hints.read_only_hint, hints.destructive_hint, hints.idempotent_hint)
-        assert declared == EXPECTED_HINTS[tool.name], tool.name
-        assert hints.open_world_hint is False, tool.name
+        assert tool.annotations is not None, tool.name
+        assert tool.annotations.open_world_hint is False, tool.name
 
 
 async def test_titles_and_descriptions_name_the_vendor(client: Client) -> None:
@@ -74,9 +123,3 @@ async def test_job_ids_are_typed_per_vendor(client: Client) -> None:
         else:
             assert (job_id["type"], job_id["format"]) == ("string", "uuid"), tool.name
         assert "jobId" in tool.input_schema["required"], tool.name
-
-
-def test_each_route_placeholder_is_an_argument() -> None:
-    for spec in ALL_TOOLS:
-        for placeholder in re.findall(r"{(\w+)}", spec.route.path):
-            assert placeholder in spec.input.model_fields, spec.name

@@ -14,6 +14,7 @@ from mcp import Client, StdioServerParameters
 from jobctl_mcp import __version__
 from jobctl_mcp.sandbox import QOVERY_API_KEY, Sandbox, sandbox_env
 from jobctl_mcp.sandbox.loopback import serving
+from jobctl_mcp.tools import ALL_TOOLS
 from tests.commands import COMMAND, clean_env, running_http_server
 from tests.conftest import data
 
@@ -21,7 +22,7 @@ CRON = "7c0f1c57-5b7e-4d2a-9c55-0f2a4c1b9e11"
 
 
 async def call_both_vendors(client: Client) -> None:
-    assert len((await client.list_tools()).tools) == 18
+    assert len((await client.list_tools()).tools) == len(ALL_TOOLS)
     job = data(await client.call_tool("commvault-get-job-details", {"jobId": 9669}))
     assert (job["jobId"], job["status"]) == (9669, "Running")
     status = data(await client.call_tool("get-job-status", {"jobId": CRON}))

@@ -4,8 +4,9 @@ read-only request to each configured vendor to prove that its credentials work."
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
-from jobctl_mcp.commvault import CommvaultClient
+from jobctl_mcp.commvault import JOB_LIST, LIST_JOBS, CommvaultClient, ListJobsInput, list_jobs_request, parse_job_list
 from jobctl_mcp.config import Settings
 from jobctl_mcp.errors import JobctlError
 from jobctl_mcp.qovery import QoveryClient
@@ -41,7 +42,9 @@ async def check_vendors(settings: Settings, transports: Transports | None = None
 
 async def _probe(client: CommvaultClient | QoveryClient) -> str:
     if isinstance(client, CommvaultClient):
-        jobs = await client.list_jobs({"jobCategory": "All"}, limit=1, offset=0)
+        probe = ListJobsInput(limit=1)
+        parse = partial(parse_job_list, args=probe)
+        jobs = await client.call("list jobs", LIST_JOBS, parse, JOB_LIST, send=list_jobs_request(probe))
         return f"GET /Job answered ({jobs.total} backup jobs visible)"
     organizations = await client.organizations()
     return f"GET /organization answered ({', '.join(organizations) or 'no organization'})"

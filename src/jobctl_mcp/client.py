@@ -4,7 +4,6 @@ that may have arrived, safe path building, and vendor errors turned into the err
 from __future__ import annotations
 
 import email.utils
-import json
 import logging
 import math
 import random
@@ -12,7 +11,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 from urllib.parse import quote
 
 import anyio
@@ -31,6 +30,8 @@ from jobctl_mcp.errors import (
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 # PUT and DELETE replace or remove a resource: sending them twice ends in the same state.
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE"})
 # Gateway failures: the vendor may or may not have acted, so only idempotent requests are retried.
@@ -39,8 +40,6 @@ GATEWAY_STATUSES = frozenset({502, 503, 504})
 NOT_SENT = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
 # The most of one answer that is read: a vendor (or a proxy in front of it) can send anything, of any size.
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024
-# The most of a vendor's own object (raw=true) a tool returns: more would flood the agent's context.
-MAX_RAW_BYTES = 64 * 1024
 
 _PLACEHOLDER = re.compile(r"{(\w+)}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
@@ -54,6 +53,11 @@ class Route:
 
     method: str
     path: str
+
+    @property
+    def placeholders(self) -> tuple[str, ...]:
+        """The names in the path template, in order."""
+        return tuple(_PLACEHOLDER.findall(self.path))
 
     def format(self, **params: object) -> str:
         """The path with each placeholder filled by one percent-encoded segment."""
@@ -84,6 +88,15 @@ class RetryPolicy:
         """Exponential backoff with equal jitter: half fixed, half random."""
         ceiling = min(self.backoff_max, self.backoff * 2 ** (attempt - 1))
         return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+@dataclass(frozen=True)
+class Send:
+    """What goes with a route besides its path: query parameters, extra headers, a JSON body."""
+
+    params: Mapping[str, str | int] | None = None
+    headers: Mapping[str, str] | None = None
+    json: Any = None
 
 
 @dataclass(frozen=True)
@@ -161,14 +174,6 @@ def json_number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return float(value) if math.isfinite(value) else None
-
-
-def fits_an_agent(value: dict[str, Any], limit: int = MAX_RAW_BYTES) -> bool:
-    """Whether a vendor's own object is small enough (as JSON, at most `limit` bytes) to hand an agent whole."""
-    try:
-        return len(json.dumps(value, ensure_ascii=False).encode()) <= limit
-    except (ValueError, TypeError, RecursionError):
-        return False
 
 
 def not_a(expected: str, data: Any) -> str:
@@ -268,6 +273,34 @@ class VendorClient:
             response = await self._send(operation, route, url, {**(headers or {}), **auth}, send, safe_to_repeat)
         return self._decode(operation, response, safe_to_repeat)
 
+    async def call(
+        self,
+        operation: str,
+        route: Route,
+        parse: Callable[[Any], T | None],
+        expects: str,
+        *,
+        path: Mapping[str, object] | None = None,
+        send: Send | None = None,
+    ) -> T:
+        """Send one operation and turn its answer into `parse`'s model; the only way tools reach a vendor.
+
+        An error the vendor reports inside a 2xx answer becomes the error tree's (`error_inside`), and an answer
+        `parse` cannot use (it returns None) becomes an unusable-answer error that says what was `expected`.
+        """
+        send = send or Send()
+        data = await self.request(operation, route, path=path, params=send.params, headers=send.headers, json=send.json)
+        if (error := self.error_inside(operation, route, data)) is not None:
+            raise error
+        parsed = parse(data)
+        if parsed is None:
+            raise self.unusable(operation, route, not_a(expects, data))
+        return parsed
+
+    def error_inside(self, operation: str, route: Route, data: Any) -> VendorError | None:  # noqa: ARG002 (a hook)
+        """The error a vendor reported inside a 2xx answer, if any."""
+        return None
+
     async def auth_headers(self) -> dict[str, str]:
         """Headers that authenticate a request; may log in first."""
         return {}
@@ -291,15 +324,6 @@ class VendorClient:
     def hint(self, status: int) -> str:
         """What the agent (or its operator) can do about this status."""
         return self.hints.get(status) or _GENERIC_HINTS.get(status // 100 * 100 if status >= 500 else status, "")
-
-    def raw_for_agent(self, operation: str, value: dict[str, Any], wanted: bool) -> dict[str, Any] | None:
-        """The vendor's own object for raw=true, unless it is too large to hand an agent whole."""
-        if not wanted:
-            return None
-        if not fits_an_agent(value):
-            too_large = f"its raw object is larger than {MAX_RAW_BYTES // 1024} KB"
-            raise VendorAPIError(self.vendor, operation, 200, too_large, "Call again without raw.")
-        return value
 
     def unusable(self, operation: str, route: Route, detail: str) -> VendorError:
         """A 2xx answer that cannot be used: an error after a read; after a write, an unknown outcome, because

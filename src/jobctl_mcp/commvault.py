@@ -18,18 +18,18 @@ from pydantic import Field, SecretStr, model_validator
 from jobctl_mcp.client import (
     RetryPolicy,
     Route,
+    Send,
     VendorClient,
     json_int,
     json_list,
     json_number,
     json_object,
     json_str,
-    not_a,
     plain_text,
     vendor_message,
 )
-from jobctl_mcp.errors import AuthError, JobctlError, NotFoundError, VendorAPIError
-from jobctl_mcp.spec import READ, AnySpec, Hints, ToolInput, ToolOutput, ToolSpec, VendorText
+from jobctl_mcp.errors import AuthError, JobctlError, NotFoundError, VendorAPIError, VendorError
+from jobctl_mcp.spec import READ, Advice, AnySpec, Hints, ToolInput, ToolOutput, ToolSpec, VendorText
 
 log = logging.getLogger(__name__)
 
@@ -187,7 +187,7 @@ class CommvaultClient(VendorClient):
                 return "The session was refused after a fresh login: check COMMVAULT_USERNAME's rights."
             return "The Authtoken was refused (expired or invalid): set a fresh COMMVAULT_API_KEY."
         if status == 404:
-            return "Check the job id with commvault-list-jobs."
+            return "Check the id."
         return super().hint(status)
 
     async def _log_in(self) -> str:
@@ -214,66 +214,20 @@ class CommvaultClient(VendorClient):
         log.info("Commvault: logged in as %s", username)
         return _with_prefix(token)
 
-    async def call(self, operation: str, route: Route, **kwargs: Any) -> Any:
-        """A request whose answer must not carry an error inside; returns the decoded answer (None if empty)."""
-        data = await self.request(operation, route, **kwargs)
+    def error_inside(self, operation: str, route: Route, data: Any) -> VendorError | None:  # noqa: ARG002
+        # Commvault reports many refusals inside HTTP 200 answers (commvault.md §4.4).
         if (error := body_error(data)) is not None:
-            raise VendorAPIError(self.vendor, operation, 200, self.scrub(error), _ACTION_HINTS.get(route, ""))
-        return data
-
-    async def list_jobs(self, query: dict[str, str | int], limit: int, offset: int) -> JobList:
-        # The docs list limit and offset as headers, the official MCP server sends query parameters: send both.
-        paging = {"limit": str(limit), "offset": str(offset)}
-        data = await self.call("list jobs", LIST_JOBS, params={**query, **paging}, headers=paging)
-        if (page := _job_page(data)) is None:
-            raise self.unusable("list jobs", LIST_JOBS, not_a("a job list", data))
-        total, summaries = page
-        note = None
-        if len(summaries) > limit:
-            # More than a page: the vendor ignored the paging (limit and offset travel together), so page here,
-            # and never hand the agent more than it asked for.
-            total = max(total, len(summaries))
-            summaries = summaries[offset : offset + limit]
-            note = f"Commvault ignored the paging and sent all {total} jobs at once; this page was cut from them. "
-            note += _NARROW
-        total = max(total, offset + len(summaries))
-        jobs = [Job.from_summary(s) for s in summaries]
-        more = offset + limit < total
-        return JobList(total=total, offset=offset, nextOffset=offset + limit if more else None, jobs=jobs, note=note)
+            return VendorAPIError(self.vendor, operation, 200, self.scrub(error))
+        return None
 
     async def get_job(self, job_id: int) -> JobDetails:
-        operation = f"get job {job_id}"
-        data = await self.call(operation, GET_JOB, path={"jobId": job_id})
-        if (page := _job_page(data)) is None:
-            raise self.unusable(operation, GET_JOB, not_a("a job list", data))
-        _, summaries = page
-        if not summaries:
-            # Commvault answers an unknown id with an empty list (commvault.md §4.3).
-            raise NotFoundError(
-                self.vendor, operation, 200, f"no job {job_id}", "A job started seconds ago may not be listed yet."
-            )
-        return JobDetails.from_summary(summaries[0]).model_copy(update={"raw": summaries[0]})
-
-    async def job_action(self, job_id: int, route: Route, action: str) -> None:
-        # Any 2xx answer without an error inside is a success, even an empty one (commvault.md §4.4, as the SDK).
-        await self.call(f"{action} job {job_id}", route, path={"jobId": job_id})
-
-    async def create_task(self, operation: str, body: dict[str, Any]) -> TaskStarted:
-        data = await self.call(operation, CREATE_TASK, json=body)
-        task_id = json_int(json_object(data).get("taskId"))
-        if task_id is None:
-            raise self.unusable(operation, CREATE_TASK, not_a("a started task (no taskId)", data))
-        # jobIds arrive as strings; scheduled tasks return only a taskId (commvault.md §4.1).
-        job_ids = [j for j in map(json_int, json_list(json_object(data).get("jobIds"))) if j is not None]
-        return TaskStarted(taskId=task_id, jobIds=job_ids)
+        """One job's summary, with Commvault's own jobSummary as `raw`."""
+        return await self.call(
+            f"get job {job_id}", GET_JOB, lambda data: read_job(data, job_id), JOB_LIST, path={"jobId": job_id}
+        )
 
 
-_ACTION_HINTS = {
-    KILL: "Read the job with commvault-get-job-details: only active jobs can be killed.",
-    PAUSE: "Read the job with commvault-get-job-details: only active, preemptible jobs can be suspended.",
-    RESUME: "Read the job with commvault-get-job-details: only Suspended jobs can be resumed.",
-    CREATE_TASK: "Check the subclient and client ids or names.",
-}
+JOB_LIST = "a job list"
 
 
 def _with_prefix(token: str) -> str:
@@ -440,11 +394,16 @@ def _task_info(association: dict[str, Any], subtask: dict[str, int], options: di
 # ---- tools -------------------------------------------------------------------------------------
 
 
-async def run_backup(client: CommvaultClient, args: RunBackupInput) -> TaskStarted:
-    return await client.create_task("run backup", args.task())
+def parse_task(data: Any, _: ToolInput) -> TaskStarted | None:
+    task_id = json_int(json_object(data).get("taskId"))
+    if task_id is None:
+        return None
+    # jobIds arrive as strings; scheduled tasks return only a taskId (commvault.md §4.1).
+    job_ids = [j for j in map(json_int, json_list(json_object(data).get("jobIds"))) if j is not None]
+    return TaskStarted(taskId=task_id, jobIds=job_ids)
 
 
-async def list_jobs(client: CommvaultClient, args: ListJobsInput) -> JobList:
+def list_jobs_request(args: ListJobsInput) -> Send:
     query: dict[str, str | int] = {"jobCategory": args.jobCategory}
     if args.clientId is not None:
         query["clientId"] = args.clientId
@@ -453,17 +412,54 @@ async def list_jobs(client: CommvaultClient, args: ListJobsInput) -> JobList:
         query["jobFilter"] = "" if args.jobFilter.strip().lower() == "all" else args.jobFilter
     if args.lookupTime is not None:
         query["completedJobLookupTime"] = args.lookupTime * 3600  # Commvault wants seconds
-    return await client.list_jobs(query, args.limit, args.offset)
+    # The docs list limit and offset as headers, the official MCP server sends query parameters: send both.
+    paging = {"limit": str(args.limit), "offset": str(args.offset)}
+    return Send(params={**query, **paging}, headers=paging)
 
 
-async def get_job_details(client: CommvaultClient, args: JobDetailsInput) -> JobDetails:
-    job = await client.get_job(args.jobId)
-    return job.model_copy(update={"raw": client.raw_for_agent(f"get job {args.jobId}", job.raw or {}, args.raw)})
+def parse_job_list(data: Any, args: ListJobsInput) -> JobList | None:
+    if (page := _job_page(data)) is None:
+        return None
+    total, summaries = page
+    limit, offset, note = args.limit, args.offset, None
+    if len(summaries) > limit:
+        # More than a page: the vendor ignored the paging (limit and offset travel together), so page here,
+        # and never hand the agent more than it asked for.
+        total = max(total, len(summaries))
+        summaries = summaries[offset : offset + limit]
+        note = f"Commvault ignored the paging and sent all {total} jobs at once; this page was cut from them. "
+        note += _NARROW
+    total = max(total, offset + len(summaries))
+    jobs = [Job.from_summary(s) for s in summaries]
+    more = offset + limit < total
+    return JobList(total=total, offset=offset, nextOffset=offset + limit if more else None, jobs=jobs, note=note)
+
+
+def read_job(data: Any, job_id: int) -> JobDetails | None:
+    if (page := _job_page(data)) is None:
+        return None
+    _, summaries = page
+    if not summaries:
+        # Commvault answers an unknown id with an empty list (commvault.md §4.3).
+        raise NotFoundError(
+            "Commvault",
+            f"get job {job_id}",
+            200,
+            f"no job {job_id}",
+            "A job started seconds ago may not be listed yet.",
+        )
+    return JobDetails.from_summary(summaries[0]).model_copy(update={"raw": summaries[0]})
+
+
+def parse_job_details(data: Any, args: JobDetailsInput) -> JobDetails | None:
+    job = read_job(data, args.jobId)
+    return job.model_copy(update={"raw": job.raw if args.raw else None}) if job else None
 
 
 def _action(route: Route, action: Literal["kill", "suspend", "resume"]) -> Any:
     async def act(client: CommvaultClient, args: JobIdInput) -> JobAction:
-        await client.job_action(args.jobId, route, action)
+        # Any 2xx answer without an error inside is a success, even an empty one (commvault.md §4.4, as the SDK).
+        await client.call(f"{action} job {args.jobId}", route, lambda _: True, "", path={"jobId": args.jobId})
         # Commvault only records the request; re-read so the agent sees where the job went.
         # The action succeeded whatever happens here, so a failed read must not look like a failure.
         try:
@@ -476,10 +472,6 @@ def _action(route: Route, action: Literal["kill", "suspend", "resume"]) -> Any:
         return JobAction(jobId=args.jobId, action=action, status=status)
 
     return act
-
-
-async def run_restore(client: CommvaultClient, args: RunRestoreInput) -> TaskStarted:
-    return await client.create_task("run restore", args.task())
 
 
 async def kill_question(client: CommvaultClient, args: JobIdInput) -> str:
@@ -504,6 +496,14 @@ async def restore_question(client: CommvaultClient, args: RunRestoreInput) -> st
     return f"Restore {paths} from Commvault {source} into {args.destinationPath} on {target}?"
 
 
+_STARTED = "a started task (no taskId)"
+_FIND_JOBS = Advice(not_found="Find job ids with commvault-list-jobs.")
+
+
+def _refused_unless(rule: str) -> Advice:
+    return Advice(not_found=_FIND_JOBS.not_found, refused=f"Read the job with commvault-get-job-details: {rule}")
+
+
 _WRITE = Hints(read_only=False, destructive=False, idempotent=False)
 _DESTRUCTIVE = Hints(read_only=False, destructive=True, idempotent=False)
 
@@ -516,10 +516,14 @@ COMMVAULT_TOOLS: tuple[AnySpec, ...] = (
         "Incremental) or a full CreateTask backup request as body. Returns taskId and jobIds; follow a job with "
         "commvault-get-job-details. Each call starts another backup.",
         hints=_WRITE,
-        route=CREATE_TASK,
         input=RunBackupInput,
         output=TaskStarted,
-        run=run_backup,
+        route=CREATE_TASK,
+        label="run backup",
+        expects=_STARTED,
+        send=lambda args: Send(json=args.task()),
+        parse=parse_task,
+        advice=Advice(refused="Check the subclient and client ids or names."),
     ),
     ToolSpec(
         name="commvault-list-jobs",
@@ -529,10 +533,13 @@ COMMVAULT_TOOLS: tuple[AnySpec, ...] = (
         "clientId, job types (jobFilter; omitted = backup jobs only), jobCategory (Active, Finished, All) and "
         "lookupTime (hours back for finished jobs); page with limit and offset.",
         hints=READ,
-        route=LIST_JOBS,
         input=ListJobsInput,
         output=JobList,
-        run=list_jobs,
+        route=LIST_JOBS,
+        label="list jobs",
+        expects=JOB_LIST,
+        send=list_jobs_request,
+        parse=parse_job_list,
     ),
     ToolSpec(
         name="commvault-get-job-details",
@@ -541,10 +548,13 @@ COMMVAULT_TOOLS: tuple[AnySpec, ...] = (
         description="Commvault: read one job's status, progress, phase, start and end times, and why it waits or "
         "failed. raw=true adds Commvault's full job summary.",
         hints=READ,
-        route=GET_JOB,
         input=JobDetailsInput,
         output=JobDetails,
-        run=get_job_details,
+        route=GET_JOB,
+        label="get job {jobId}",
+        expects=JOB_LIST,
+        parse=parse_job_details,
+        advice=_FIND_JOBS,
     ),
     ToolSpec(
         name="commvault-kill-running-job",
@@ -554,10 +564,12 @@ COMMVAULT_TOOLS: tuple[AnySpec, ...] = (
         "Killed and cannot be resumed; a killed backup must be started again. Returns the job's status read right "
         "after the request (usually Kill Pending).",
         hints=_DESTRUCTIVE,
-        route=KILL,
         input=JobIdInput,
         output=JobAction,
+        route=KILL,
+        reads=(GET_JOB,),
         run=_action(KILL, "kill"),
+        advice=_refused_unless("only active jobs can be killed."),
         question=kill_question,
     ),
     ToolSpec(
@@ -566,10 +578,12 @@ COMMVAULT_TOOLS: tuple[AnySpec, ...] = (
         title="Commvault: resume a suspended job",
         description="Commvault: resume a Suspended job. Returns the job's status read right after the request.",
         hints=_WRITE,
-        route=RESUME,
         input=JobIdInput,
         output=JobAction,
+        route=RESUME,
+        reads=(GET_JOB,),
         run=_action(RESUME, "resume"),
+        advice=_refused_unless("only Suspended jobs can be resumed."),
     ),
     ToolSpec(
         name="commvault-suspend-running-job",
@@ -578,10 +592,12 @@ COMMVAULT_TOOLS: tuple[AnySpec, ...] = (
         description="Commvault: suspend (pause) an active job; resume it later with commvault-resume-suspended-job. "
         "Returns the job's status read right after the request (usually Suspend Pending).",
         hints=_WRITE,
-        route=PAUSE,
         input=JobIdInput,
         output=JobAction,
+        route=PAUSE,
+        reads=(GET_JOB,),
         run=_action(PAUSE, "suspend"),
+        advice=_refused_unless("only active, preemptible jobs can be suspended."),
     ),
     ToolSpec(
         name="commvault-run-restore-job",
@@ -591,10 +607,14 @@ COMMVAULT_TOOLS: tuple[AnySpec, ...] = (
         "default the source client) or in place (inPlace=true, which overwrites data when overwrite=true). Give "
         "clientId, subclientId and paths, or a full CreateTask restore request as body. Returns taskId and jobIds.",
         hints=_DESTRUCTIVE,
-        route=CREATE_TASK,
         input=RunRestoreInput,
         output=TaskStarted,
-        run=run_restore,
+        route=CREATE_TASK,
+        label="run restore",
+        expects=_STARTED,
+        send=lambda args: Send(json=args.task()),
+        parse=parse_task,
         question=restore_question,
+        advice=Advice(refused="Check the subclient and client ids or names."),
     ),
 )

@@ -16,6 +16,8 @@ JobctlError                      the message is one line, safe to show an agent
 
 from __future__ import annotations
 
+from typing import Self
+
 
 class JobctlError(Exception):
     """Base of every error this server reports to an agent as a tool error."""
@@ -56,9 +58,17 @@ class VendorAPIError(VendorError):
     def __init__(self, vendor: str, operation: str, status: int, detail: str, hint: str = "") -> None:
         self.status = status
         self.detail = detail
+        self.hint = hint
         # Commvault reports many failures inside HTTP 200 answers: then the status says nothing.
         message = detail if status < 300 else f"HTTP {status}: {detail}" if detail else f"HTTP {status}"
         super().__init__(vendor, operation, f"{message}. {hint}" if hint else message)
+
+    def advised(self, hint: str) -> Self:
+        """The same error with `hint` as what to do next (a tool knows better than its vendor's client)."""
+        advised = type(self).__new__(type(self))
+        advised.__dict__.update(self.__dict__)  # what a subclass adds (retry_after) stays
+        VendorAPIError.__init__(advised, self.vendor, self.operation, self.status, self.detail, hint)
+        return advised
 
 
 class AuthError(VendorAPIError):

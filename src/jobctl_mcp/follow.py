@@ -4,20 +4,18 @@ for the human) and the job resources that clients can attach to a conversation."
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol, Self
+from typing import Literal, Self
 from uuid import UUID
 
-import anyio
 from pydantic import Field, field_validator, model_validator
 
-from jobctl_mcp.client import Route, json_list, json_object
+from jobctl_mcp import commvault, qovery
+from jobctl_mcp.client import json_list, json_object
 from jobctl_mcp.commvault import CommvaultClient, Job
 from jobctl_mcp.errors import NotFoundError
-from jobctl_mcp.qovery import GET_STATUS, JobStatus, QoveryClient
-from jobctl_mcp.spec import READ, ToolInput, ToolOutput, ToolSpec, Vendor, report_progress
+from jobctl_mcp.qovery import JobStatus, QoveryClient
+from jobctl_mcp.spec import READ, ToolInput, ToolOutput, ToolSpec, Vendors, report_progress
 
 # commvault.md §5: finished means the status contains one of these words (as cvpysdk decides).
 _COMMVAULT_FINISHED = re.compile(r"completed|killed|committed|failed", re.IGNORECASE)
@@ -26,28 +24,13 @@ _COMMVAULT_FAILED = re.compile(r"killed|failed", re.IGNORECASE)
 _QOVERY_FINISHED = frozenset({"DEPLOYED", "STOPPED", "DELETED", "CANCELED", "RESTARTED"})
 
 
-@dataclass(frozen=True)
-class Polling:
-    """How wait-for-job paces itself; sleep and clock are replaceable so tests run in virtual time."""
-
-    first: float = 2.0
-    longest: float = 30.0
-    sleep: Callable[[float], Awaitable[None]] = anyio.sleep
-    clock: Callable[[], float] = time.monotonic
-
-
-class Jobs(Protocol):
-    """What following a job needs from the server state."""
-
-    polling: Polling
-
-    def client(self, vendor: Vendor) -> Any: ...
-
-
 class WaitInput(ToolInput):
     vendor: Literal["commvault", "qovery"] = Field(description="Whose job: commvault or qovery")
     jobId: int | UUID = Field(description="A Commvault job id (integer) or a Qovery job id (UUID)")
     timeoutSeconds: int = Field(default=300, ge=1, le=1800, description="How long to wait at most")
+
+    def waits(self) -> float:
+        return self.timeoutSeconds
 
     @field_validator("jobId", mode="before")
     @classmethod
@@ -126,16 +109,15 @@ async def observe_qovery(client: QoveryClient, job_id: UUID, seen_before: bool) 
     return Observation(status.state, finished, succeeded, 0.0, message, qovery=status)
 
 
-async def wait_for_job(jobs: Jobs, args: WaitInput) -> WaitResult:
+async def wait_for_job(jobs: Vendors, args: WaitInput) -> WaitResult:
     polling = jobs.polling
-    client = jobs.client(args.vendor)
     started = polling.clock()
     interval, polls, shown, changes, last_message = polling.first, 0, -1.0, 0, ""
     while True:
         if isinstance(args.jobId, int):
-            seen = await observe_commvault(client, args.jobId)
+            seen = await observe_commvault(jobs.client("commvault"), args.jobId)
         else:
-            seen = await observe_qovery(client, args.jobId, seen_before=polls > 0)
+            seen = await observe_qovery(jobs.client("qovery"), args.jobId, seen_before=polls > 0)
         polls += 1
         if seen.message != last_message:
             changes, last_message = changes + 1, seen.message
@@ -179,8 +161,8 @@ WAIT_FOR_JOB = ToolSpec(
     "Use it after starting a backup, restore or deployment. Reaching timeoutSeconds is not an error: the result "
     "says the job is still running, and you may call again. Reads only.",
     hints=READ,
-    route=Route("GET", f"/Job/{{jobId}} | {GET_STATUS.path}"),  # polls Commvault's or Qovery's job
     input=WaitInput,
+    reads=(commvault.GET_JOB, qovery.GET_STATUS),
     output=WaitResult,
     run=wait_for_job,
 )

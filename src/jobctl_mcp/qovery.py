@@ -16,15 +16,16 @@ from pydantic import BeforeValidator, Field, SecretStr, model_validator
 from jobctl_mcp.client import (
     RetryPolicy,
     Route,
+    Send,
     VendorClient,
     json_int,
     json_list,
     json_object,
     json_str,
-    not_a,
     vendor_message,
 )
-from jobctl_mcp.spec import READ, AnySpec, Hints, ToolInput, ToolOutput, ToolSpec, VendorText
+from jobctl_mcp.errors import VendorError
+from jobctl_mcp.spec import READ, Advice, AnySpec, Hints, ToolInput, ToolOutput, ToolSpec, VendorText
 
 GET_JOB = Route("GET", "/job/{jobId}")
 EDIT_JOB = Route("PUT", "/job/{jobId}")
@@ -193,7 +194,7 @@ class QoveryClient(VendorClient):
         401: "Qovery refused the token: check QOVERY_API_KEY (API tokens go as 'Token <t>', JWTs as 'Bearer <t>').",
         403: "The token lacks permission for this job, or the job does not exist (Qovery answers 403 for both).",
         404: "Check the job id, a Qovery job UUID.",
-        409: "Another operation is running on this job or it is already in that state: read get-job-status first.",
+        409: "Another operation is running on this job or it is already in that state.",
     }
 
     def __init__(
@@ -209,71 +210,42 @@ class QoveryClient(VendorClient):
         token = self._api_key.get_secret_value().strip()
         return [token, authorization(token).partition(" ")[2]]
 
-    async def _job_call(self, operation: str, route: Route, job_id: UUID, **kwargs: Any) -> Any:
-        operation = f"{operation} {job_id}"
-        data = await self.request(operation, route, path={"jobId": job_id}, **kwargs)
+    def error_inside(self, operation: str, route: Route, data: Any) -> VendorError | None:
         # Qovery reports errors with their HTTP status; one inside a 2xx answer means something in between
         # (a proxy, a gateway) answered, so the answer cannot be trusted either way.
         if (reported := _error_inside(data)) is not None:
-            raise self.unusable(operation, route, f"the answer reports an error: {reported}")
-        return data
+            return self.unusable(operation, route, f"the answer reports an error: {reported}")
+        return None
 
     async def get_job(self, job_id: UUID) -> dict[str, Any]:
-        job = await self._job_call("get job", GET_JOB, job_id)
-        if not _is_job(job):
-            raise self.unusable(f"get job {job_id}", GET_JOB, not_a("a job", job))
-        return job
+        return await self.call(f"get job {job_id}", GET_JOB, _job_or_none, _A_JOB, path={"jobId": job_id})
+
+    async def get_status(self, job_id: UUID) -> dict[str, Any]:
+        label = f"get status of job {job_id}"
+        return await self.call(label, GET_STATUS, _status_or_none, _A_STATUS, path={"jobId": job_id})
 
     async def edit_job(self, job_id: UUID, change: dict[str, Any]) -> dict[str, Any]:
         # PUT replaces the whole job (qovery.md §1): send the current job with the change merged in.
-        request = merge(job_request(await self.get_job(job_id)), change)
-        edited = await self._job_call("edit job", EDIT_JOB, job_id, json=request)
-        if not _is_job(edited):
-            raise self.unusable(f"edit job {job_id}", EDIT_JOB, not_a("the edited job", edited))
-        return edited
-
-    async def delete_job(self, job_id: UUID) -> None:
-        # Qovery answers 204; whatever a 2xx answer holds, the job is being deleted.
-        await self._job_call("delete job", DELETE_JOB, job_id)
-
-    async def list_commits(self, job_id: UUID) -> list[dict[str, Any]]:
-        data = await self._job_call("list commits of job", LIST_COMMITS, job_id)
-        results = json_object(data).get("results")
-        if not isinstance(results, list):
-            raise self.unusable(f"list commits of job {job_id}", LIST_COMMITS, not_a("a commit list", data))
-        # A commit without its id cannot be deployed: it is no commit to show.
-        commits = [json_object(commit) for commit in results]  # pyright: ignore[reportUnknownVariableType]
-        return [commit for commit in commits if json_str(commit.get("git_commit_id"))]
-
-    async def get_status(self, job_id: UUID) -> dict[str, Any]:
-        data = await self._job_call("get status of job", GET_STATUS, job_id)
-        if not _is_status(data):
-            raise self.unusable(f"get status of job {job_id}", GET_STATUS, not_a("a job status", data))
-        return data
-
-    async def clean_failed(self, job_id: UUID) -> list[str]:
-        data = await self._job_call("clean failed runs of job", CLEAN_FAILED, job_id)
-        if data is None:  # an empty 2xx answer: nothing was left to clean
-            return []
-        names = json_object(data).get("clean_kubernetes_jobs")
-        if not isinstance(names, list):
-            raise self.unusable(
-                f"clean failed runs of job {job_id}", CLEAN_FAILED, not_a("a list of cleaned runs", data)
-            )
-        return [name for name in names if json_str(name)]  # pyright: ignore[reportUnknownVariableType]
+        request = Send(json=merge(job_request(await self.get_job(job_id)), change))
+        label = f"edit job {job_id}"
+        return await self.call(label, EDIT_JOB, _job_or_none, _EDITED, path={"jobId": job_id}, send=request)
 
     async def organizations(self) -> list[str]:
         data = json_object(await self.request("list organizations", ORGANIZATIONS))
         return [str(json_object(org).get("name")) for org in json_list(data.get("results"))]
 
-    async def act(self, action: str, route: Route, job_id: UUID, **kwargs: Any) -> JobStatus | None:
-        """deploy, redeploy, stop or uninstall: 202 with a Status, or 204 when nothing was triggered."""
-        data = await self._job_call(f"{action} job", route, job_id, **kwargs)
-        if data is None:
-            return None
-        if not _is_status(data):
-            raise self.unusable(f"{action} job {job_id}", route, not_a("a job status", data))
-        return JobStatus.from_vendor(data)
+
+_A_JOB = "a job"
+_A_STATUS = "a job status"
+_EDITED = "the edited job"
+
+
+def _job_or_none(data: Any) -> dict[str, Any] | None:
+    return data if _is_job(data) else None
+
+
+def _status_or_none(data: Any) -> dict[str, Any] | None:
+    return data if _is_status(data) else None
 
 
 def _is_job(data: Any) -> TypeGuard[dict[str, Any]]:
@@ -379,8 +351,11 @@ class EditJobInput(JobIdInput):
         return self
 
 
-class DeployInput(JobIdInput):
+class RedeployInput(JobIdInput):
     forceEvent: ForceEvent | None = Field(default=None, description="Run this event now: START, STOP, DELETE or CRON")
+
+
+class DeployInput(RedeployInput):
     imageTag: str | None = Field(
         default=None,
         pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$",
@@ -399,29 +374,25 @@ class DeployInput(JobIdInput):
         return self
 
 
-class RedeployInput(JobIdInput):
-    forceEvent: ForceEvent | None = Field(default=None, description="Run this event now: START, STOP, DELETE or CRON")
-
-
 # ---- tools -------------------------------------------------------------------------------------
 
 
-async def get_job(client: QoveryClient, args: RawInput) -> Job:
-    job = await client.get_job(args.jobId)
-    return Job.from_vendor(job).model_copy(update={"raw": client.raw_for_agent(f"get job {args.jobId}", job, args.raw)})
+def parse_job(data: Any, args: RawInput) -> Job | None:
+    if not _is_job(data):
+        return None
+    return Job.from_vendor(data).model_copy(update={"raw": data if args.raw else None})
 
 
 async def edit_job(client: QoveryClient, args: EditJobInput) -> Job:
     return Job.from_vendor(await client.edit_job(args.jobId, args.body))
 
 
-async def delete_job(client: QoveryClient, args: JobIdInput) -> JobAction:
-    await client.delete_job(args.jobId)
-    return JobAction(jobId=str(args.jobId), action="delete", status=None)
-
-
-async def list_commits(client: QoveryClient, args: CommitsInput) -> CommitList:
-    commits = await client.list_commits(args.jobId)
+def parse_commits(data: Any, args: CommitsInput) -> CommitList | None:
+    results = json_object(data).get("results")
+    if not isinstance(results, list):
+        return None
+    # A commit without its id cannot be deployed: it is no commit to show.
+    commits = [c for c in map(json_object, results) if json_str(c.get("git_commit_id"))]  # pyright: ignore[reportUnknownArgumentType]
     shown = [
         Commit(
             gitCommitId=str(c["git_commit_id"]),
@@ -435,37 +406,46 @@ async def list_commits(client: QoveryClient, args: CommitsInput) -> CommitList:
     return CommitList(jobId=str(args.jobId), total=len(commits), commits=shown)
 
 
-async def get_status(client: QoveryClient, args: RawInput) -> JobStatusDetails:
-    status = await client.get_status(args.jobId)
-    raw = client.raw_for_agent(f"get status of job {args.jobId}", status, args.raw)
-    return JobStatusDetails.from_vendor(status).model_copy(update={"raw": raw})
+def parse_status(data: Any, args: RawInput) -> JobStatusDetails | None:
+    if not _is_status(data):
+        return None
+    return JobStatusDetails.from_vendor(data).model_copy(update={"raw": data if args.raw else None})
 
 
-async def clean_failed(client: QoveryClient, args: JobIdInput) -> CleanedJobs:
-    return CleanedJobs(jobId=str(args.jobId), cleanedKubernetesJobs=await client.clean_failed(args.jobId))
+def parse_cleaned(data: Any, args: JobIdInput) -> CleanedJobs | None:
+    if data is None:  # an empty 2xx answer: nothing was left to clean
+        return CleanedJobs(jobId=str(args.jobId), cleanedKubernetesJobs=[])
+    names = json_object(data).get("clean_kubernetes_jobs")
+    if not isinstance(names, list):
+        return None
+    cleaned: list[str] = [name for name in names if json_str(name)]  # pyright: ignore[reportUnknownVariableType]
+    return CleanedJobs(jobId=str(args.jobId), cleanedKubernetesJobs=cleaned)
 
 
-async def deploy(client: QoveryClient, args: DeployInput) -> JobAction:
-    params = {"forceEvent": args.forceEvent} if args.forceEvent else None
+def _acted(action: Literal["deploy", "redeploy", "stop", "uninstall", "delete"]) -> Any:
+    """deploy, redeploy, stop or uninstall answer 202 with a Status, or 204 when nothing was triggered;
+    delete answers 204, and whatever a 2xx answer holds, the job is being deleted."""
+
+    def parse(data: Any, args: JobIdInput) -> JobAction | None:
+        if data is None or action == "delete":
+            return JobAction(jobId=str(args.jobId), action=action, status=None)
+        return (
+            JobAction(jobId=str(args.jobId), action=action, status=JobStatus.from_vendor(data))
+            if _is_status(data)
+            else None
+        )
+
+    return parse
+
+
+def _force_event(args: RedeployInput) -> dict[str, str | int] | None:
+    return {"forceEvent": args.forceEvent} if args.forceEvent else None
+
+
+def deploy_request(args: DeployInput) -> Send:
     version = {"image_tag": args.imageTag, "git_commit_id": args.gitCommitId}
     body = {key: value for key, value in version.items() if value is not None} or None
-    status = await client.act("deploy", DEPLOY, args.jobId, params=params, json=body)
-    return JobAction(jobId=str(args.jobId), action="deploy", status=status)
-
-
-async def redeploy(client: QoveryClient, args: RedeployInput) -> JobAction:
-    params = {"forceEvent": args.forceEvent} if args.forceEvent else None
-    status = await client.act("redeploy", REDEPLOY, args.jobId, params=params)
-    return JobAction(jobId=str(args.jobId), action="redeploy", status=status)
-
-
-async def stop(client: QoveryClient, args: JobIdInput) -> JobAction:
-    return JobAction(jobId=str(args.jobId), action="stop", status=await client.act("stop", STOP, args.jobId))
-
-
-async def uninstall(client: QoveryClient, args: JobIdInput) -> JobAction:
-    status = await client.act("uninstall", UNINSTALL, args.jobId, json={})
-    return JobAction(jobId=str(args.jobId), action="uninstall", status=status)
+    return Send(params=_force_event(args), json=body)
 
 
 async def _describe(client: QoveryClient, job_id: UUID) -> str:
@@ -482,6 +462,11 @@ async def uninstall_question(client: QoveryClient, args: JobIdInput) -> str:
     return f"Uninstall {await _describe(client, args.jobId)} from its cluster? Its configuration is kept."
 
 
+_FIND_JOBS = Advice(not_found="Check the job id, a Qovery job UUID.")
+_BUSY = Advice(
+    not_found=_FIND_JOBS.not_found,
+    refused="Another operation is running on this job or it is already in that state: read get-job-status first.",
+)
 _WRITE = Hints(read_only=False, destructive=False, idempotent=False)
 
 QOVERY_TOOLS: tuple[AnySpec, ...] = (
@@ -496,7 +481,10 @@ QOVERY_TOOLS: tuple[AnySpec, ...] = (
         route=GET_JOB,
         input=RawInput,
         output=Job,
-        run=get_job,
+        label="get job {jobId}",
+        expects=_A_JOB,
+        parse=parse_job,
+        advice=_FIND_JOBS,
     ),
     ToolSpec(
         name="edit-job",
@@ -509,7 +497,10 @@ QOVERY_TOOLS: tuple[AnySpec, ...] = (
         route=EDIT_JOB,
         input=EditJobInput,
         output=Job,
+        expects=_EDITED,
+        reads=(GET_JOB,),
         run=edit_job,
+        advice=_FIND_JOBS,
     ),
     ToolSpec(
         name="delete-job",
@@ -521,7 +512,10 @@ QOVERY_TOOLS: tuple[AnySpec, ...] = (
         route=DELETE_JOB,
         input=JobIdInput,
         output=JobAction,
-        run=delete_job,
+        label="delete job {jobId}",
+        expects="an answer",
+        parse=_acted("delete"),
+        advice=_FIND_JOBS,
         question=delete_question,
     ),
     ToolSpec(
@@ -534,7 +528,10 @@ QOVERY_TOOLS: tuple[AnySpec, ...] = (
         route=LIST_COMMITS,
         input=CommitsInput,
         output=CommitList,
-        run=list_commits,
+        label="list commits of job {jobId}",
+        expects="a commit list",
+        parse=parse_commits,
+        advice=_FIND_JOBS,
     ),
     ToolSpec(
         name="get-job-status",
@@ -546,7 +543,10 @@ QOVERY_TOOLS: tuple[AnySpec, ...] = (
         route=GET_STATUS,
         input=RawInput,
         output=JobStatusDetails,
-        run=get_status,
+        label="get status of job {jobId}",
+        expects=_A_STATUS,
+        parse=parse_status,
+        advice=_FIND_JOBS,
     ),
     ToolSpec(
         name="clean-failed-job",
@@ -557,7 +557,10 @@ QOVERY_TOOLS: tuple[AnySpec, ...] = (
         route=CLEAN_FAILED,
         input=JobIdInput,
         output=CleanedJobs,
-        run=clean_failed,
+        label="clean failed runs of job {jobId}",
+        expects="a list of cleaned runs",
+        parse=parse_cleaned,
+        advice=_FIND_JOBS,
     ),
     ToolSpec(
         name="deploy-job",
@@ -570,7 +573,11 @@ QOVERY_TOOLS: tuple[AnySpec, ...] = (
         route=DEPLOY,
         input=DeployInput,
         output=JobAction,
-        run=deploy,
+        label="deploy job {jobId}",
+        expects=_A_STATUS,
+        send=deploy_request,
+        parse=_acted("deploy"),
+        advice=_BUSY,
     ),
     ToolSpec(
         name="redeploy-job",
@@ -582,7 +589,11 @@ QOVERY_TOOLS: tuple[AnySpec, ...] = (
         route=REDEPLOY,
         input=RedeployInput,
         output=JobAction,
-        run=redeploy,
+        label="redeploy job {jobId}",
+        expects=_A_STATUS,
+        send=lambda args: Send(params=_force_event(args)),
+        parse=_acted("redeploy"),
+        advice=_BUSY,
     ),
     ToolSpec(
         name="stop-job",
@@ -593,7 +604,10 @@ QOVERY_TOOLS: tuple[AnySpec, ...] = (
         route=STOP,
         input=JobIdInput,
         output=JobAction,
-        run=stop,
+        label="stop job {jobId}",
+        expects=_A_STATUS,
+        parse=_acted("stop"),
+        advice=_BUSY,
     ),
     ToolSpec(
         name="uninstall-job",
@@ -605,7 +619,11 @@ QOVERY_TOOLS: tuple[AnySpec, ...] = (
         route=UNINSTALL,
         input=JobIdInput,
         output=JobAction,
-        run=uninstall,
+        label="uninstall job {jobId}",
+        expects=_A_STATUS,
+        send=lambda _: Send(json={}),
+        parse=_acted("uninstall"),
+        advice=_BUSY,
         question=uninstall_question,
     ),
 )

@@ -10,6 +10,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal, overload
 
 import anyio
 import httpx2
@@ -23,10 +24,9 @@ from jobctl_mcp.client import RetryPolicy
 from jobctl_mcp.commvault import CommvaultClient
 from jobctl_mcp.config import Settings, is_secret, variable_name
 from jobctl_mcp.errors import ConfigError
-from jobctl_mcp.follow import Polling
 from jobctl_mcp.policy import RefuseHidden, select
 from jobctl_mcp.qovery import QoveryClient
-from jobctl_mcp.spec import VENDORS, Vendor
+from jobctl_mcp.spec import VENDORS, Polling, Vendor
 from jobctl_mcp.tools import ALL_TOOLS, Runtime, build_tools, register_resources
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,13 @@ class AppState:
     missing: dict[str, list[str]] = field(default_factory=dict[str, list[str]])
     enabled: tuple[Vendor, ...] = VENDORS
     polling: Polling = field(default_factory=Polling)
+
+    @overload
+    def client(self, vendor: Literal["commvault"]) -> CommvaultClient: ...
+    @overload
+    def client(self, vendor: Literal["qovery"]) -> QoveryClient: ...
+    @overload
+    def client(self, vendor: Vendor) -> CommvaultClient | QoveryClient: ...
 
     def client(self, vendor: Vendor) -> CommvaultClient | QoveryClient:
         if vendor not in self.enabled:

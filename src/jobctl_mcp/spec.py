@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, Protocol, TypeVar, cast, overload
 
+import anyio
 from pydantic import AfterValidator, BaseModel, ConfigDict
 
-from jobctl_mcp.client import Route, plain_text
+from jobctl_mcp.client import Route, Send, VendorClient, plain_text
+
+if TYPE_CHECKING:
+    from jobctl_mcp.commvault import CommvaultClient
+    from jobctl_mcp.qovery import QoveryClient
 
 Vendor = Literal["commvault", "qovery"]
 VENDORS: tuple[Vendor, ...] = ("commvault", "qovery")
@@ -23,6 +29,10 @@ class ToolInput(BaseModel):
     """Arguments of a tool. Unknown names are refused, so a misspelt argument is never silently dropped."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def waits(self) -> float:
+        """Seconds this call means to wait on purpose, on top of the server's call timeout."""
+        return 0.0
 
 
 # Text that comes from a vendor reaches the agent as data: one line, no control characters, bounded.
@@ -52,24 +62,96 @@ READ = Hints(read_only=True, destructive=False, idempotent=True)
 
 
 @dataclass(frozen=True)
+class Advice:
+    """What to tell an agent when the vendor refuses this tool's request, in the tools' own terms (a client's
+    hint speaks of HTTP and settings; only a row knows which tool finds an id or shows a job's state)."""
+
+    not_found: str = ""
+    refused: str = ""  # the vendor refused the request in the job's current state (an error inside a 2xx, 400, 409)
+
+
+@dataclass(frozen=True)
 class ToolSpec(Generic[ClientT, InputT, OutputT]):
-    """One tool: its agent-facing text, its declared behaviour, the vendor call it makes, its types."""
+    """One tool: its agent-facing text, its declared behaviour, the vendor request it sends, its types.
+
+    A row that sends one request declares it: `route` (its path placeholders are input fields), `send` (query,
+    headers, body), `parse` (the vendor's JSON to the output model; None when the answer is not `expects`) and
+    `label` (how errors name the request, with the route's placeholders filled). A tool that makes several
+    requests has a `run` instead: its `route` names the request that is its own, and `reads` the others.
+    """
 
     name: str
     vendor: Vendor | None  # None: the tool spans vendors and receives the server state, not one client
     title: str
     description: str
     hints: Hints
-    route: Route
     input: type[InputT]
     output: type[OutputT]
-    run: Callable[[ClientT, InputT], Awaitable[OutputT]]
+    route: Route | None = None
+    label: str = ""
+    expects: str = ""
+    parse: Callable[[Any, InputT], OutputT | None] | None = None
+    send: Callable[[InputT], Send] | None = None
+    run: Callable[[ClientT, InputT], Awaitable[OutputT]] | None = None
+    reads: tuple[Route, ...] = ()  # what a `run` reads besides its own request (before acting, or to follow a job)
     # What a human is asked before a destructive call runs (JOBCTL_CONFIRM_DESTRUCTIVE): it reads the job
     # fresh, so asking again just before acting shows whether the job changed while the human decided.
     question: Callable[[ClientT, InputT], Awaitable[str]] | None = None
+    advice: Advice = Advice()
+
+    def __post_init__(self) -> None:
+        if (self.parse is None) == (self.run is None):
+            raise ValueError(f"{self.name}: a row either parses its one request or runs several")
+        if self.parse is not None and not (self.route and self.label and self.expects):
+            raise ValueError(f"{self.name}: a row that parses a request names its route, label and expected answer")
+        if self.route is not None and (missing := set(self.route.placeholders) - self.input.model_fields.keys()):
+            raise ValueError(f"{self.name}: the route's {sorted(missing)} are not arguments")
+
+    async def perform(self, client: ClientT, arguments: InputT) -> OutputT:
+        """Make this tool's requests for `arguments`."""
+        if self.run is not None:
+            return await self.run(client, arguments)
+        assert self.route is not None, "checked when the row was built"
+        assert self.parse is not None, "checked when the row was built"
+        vendor = cast(VendorClient, client)
+        path = {name: getattr(arguments, name) for name in self.route.placeholders}
+        parse = self.parse
+        return await vendor.call(
+            self.label.format(**path),
+            self.route,
+            lambda data: parse(data, arguments),
+            self.expects,
+            path=path,
+            send=self.send(arguments) if self.send else None,
+        )
 
 
 AnySpec = ToolSpec[Any, Any, Any]
+
+
+@dataclass(frozen=True)
+class Polling:
+    """How a tool that follows a job paces itself; sleep and clock are replaceable so tests run in virtual time."""
+
+    first: float = 2.0
+    longest: float = 30.0
+    sleep: Callable[[float], Awaitable[None]] = anyio.sleep
+    clock: Callable[[], float] = time.monotonic
+
+
+class Vendors(Protocol):
+    """The server's lifespan state as the tools see it: a client per configured vendor, and the polling pace."""
+
+    @property
+    def polling(self) -> Polling: ...
+
+    @overload
+    def client(self, vendor: Literal["commvault"]) -> CommvaultClient: ...
+    @overload
+    def client(self, vendor: Literal["qovery"]) -> QoveryClient: ...
+    @overload
+    def client(self, vendor: Vendor) -> CommvaultClient | QoveryClient: ...
+
 
 Progress = Callable[[float, float | None, str | None], Awaitable[None]]
 

@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal, Protocol, cast, get_args, get_origin
+from typing import Annotated, Any, Literal, cast, get_args, get_origin
 from uuid import UUID
 
 import anyio
@@ -24,28 +24,29 @@ from jobctl_mcp.audit import AuditTrail, Outcome
 from jobctl_mcp.client import UNKNOWN_OUTCOME, DryRunStop, json_list, json_object, plain_text
 from jobctl_mcp.commvault import COMMVAULT_TOOLS
 from jobctl_mcp.errors import (
+    AuthError,
+    ConflictError,
     InputError,
     JobctlError,
     NotConfirmedError,
     NotFoundError,
     OutcomeUnknownError,
+    VendorAPIError,
     VendorError,
     VendorUnavailableError,
 )
 from jobctl_mcp.follow import WAIT_FOR_JOB, observe_commvault, observe_qovery
 from jobctl_mcp.policy import can_elicit
 from jobctl_mcp.qovery import QOVERY_TOOLS
-from jobctl_mcp.spec import AnySpec, ToolInput, ToolOutput, Vendor, report_progress
+from jobctl_mcp.spec import AnySpec, ToolInput, ToolOutput, Vendor, Vendors, report_progress
 
 log = logging.getLogger(__name__)
 
 ALL_TOOLS: tuple[AnySpec, ...] = (*COMMVAULT_TOOLS, *QOVERY_TOOLS, WAIT_FOR_JOB)
 
 
-class Clients(Protocol):
-    """What the tools need from the server's lifespan state."""
-
-    def client(self, vendor: Vendor) -> Any: ...
+# The most of a vendor's own object (raw=true) a tool returns: more would flood the agent's context.
+MAX_RAW_BYTES = 64 * 1024
 
 
 def annotations(spec: AnySpec) -> ToolAnnotations:
@@ -159,8 +160,8 @@ def _raw_arguments(ctx: Context) -> dict[str, Any]:
     return dict((ctx.request_context.params or {}).get("arguments") or {})
 
 
-def _clients(ctx: Context) -> Clients:
-    return cast(Clients, ctx.request_context.lifespan_context)
+def _vendors(ctx: Context) -> Vendors:
+    return cast(Vendors, ctx.request_context.lifespan_context)
 
 
 Check = Callable[[Any, ToolInput], Awaitable[None]]
@@ -184,15 +185,15 @@ async def execute(spec: AnySpec, runtime: Runtime, ctx: Context, check: Check | 
     deadline = runtime.call_timeout
     try:
         arguments = parse_arguments(spec, raw)
-        client = _clients(ctx).client(spec.vendor) if spec.vendor else _clients(ctx)
+        client = _vendors(ctx).client(spec.vendor) if spec.vendor else _vendors(ctx)
         report_progress.set(ctx.report_progress)
         if check is not None:
             await check(client, arguments)
         # A slow vendor must not hold a call (and its client) forever, whatever the retries add up to.
         # A tool that waits on purpose (wait-for-job) gets its own timeout on top.
-        deadline += getattr(arguments, "timeoutSeconds", 0)
+        deadline += arguments.waits()
         with anyio.fail_after(deadline):
-            result = await spec.run(client, arguments)
+            result = _bounded(await spec.perform(client, arguments))
     except TimeoutError:
         error = _late(spec, deadline)
         await audit(_outcome(error), detail=str(error))
@@ -202,6 +203,7 @@ async def execute(spec: AnySpec, runtime: Runtime, ctx: Context, check: Check | 
         await audit("dry_run", detail=f"{planned.method} {planned.url}")
         return DryRun(method=planned.method, url=planned.url, body=planned.body)
     except JobctlError as exc:
+        exc = _advised(spec, exc)
         await audit(_outcome(exc), detail=str(exc))
         raise ToolError(str(exc)) from None
     except anyio.get_cancelled_exc_class():
@@ -210,6 +212,32 @@ async def execute(spec: AnySpec, runtime: Runtime, ctx: Context, check: Check | 
         raise
     await audit("ok", result=result.model_dump(mode="json"))
     return result
+
+
+def _advised(spec: AnySpec, exc: JobctlError) -> JobctlError:
+    """`exc` with the row's advice, where the row knows what to do next better than the vendor's client."""
+    if not isinstance(exc, VendorAPIError) or isinstance(exc, AuthError):  # credentials: the settings' hint stands
+        return exc
+    if isinstance(exc, NotFoundError):
+        advice = spec.advice.not_found
+    else:
+        advice = spec.advice.refused if exc.status < 300 or isinstance(exc, ConflictError) else ""
+    return exc.advised(advice) if advice else exc
+
+
+def _bounded(result: ToolOutput) -> ToolOutput:
+    """`result`, unless the vendor's own object it carries (raw=true) is too large to hand an agent whole."""
+    raw = getattr(result, "raw", None)
+    if raw is not None and not _fits(raw):
+        raise InputError(f"The job's raw object is larger than {MAX_RAW_BYTES // 1024} KB. Call again without raw.")
+    return result
+
+
+def _fits(value: dict[str, Any]) -> bool:
+    try:
+        return len(json.dumps(value, ensure_ascii=False).encode()) <= MAX_RAW_BYTES
+    except (ValueError, TypeError, RecursionError):
+        return False
 
 
 def compact(result: BaseModel) -> CallToolResult:
@@ -259,7 +287,7 @@ def _confirmed_handler(spec: AnySpec, runtime: Runtime) -> tuple[Callable[..., A
 
     async def question(ctx: Context) -> str:
         try:
-            return await question_of(_clients(ctx).client(vendor), parse_arguments(spec, _raw_arguments(ctx)))
+            return await question_of(_vendors(ctx).client(vendor), parse_arguments(spec, _raw_arguments(ctx)))
         except JobctlError as exc:
             raise ToolError(str(exc)) from None
 
@@ -325,7 +353,7 @@ def build_tools(specs: Iterable[AnySpec], runtime: Runtime | None = None) -> lis
 async def _summary(ctx: Context, vendor: Vendor, job_id: str) -> str:
     """The compact job summary the tools return, as JSON, for a resource read."""
     try:
-        clients = _clients(ctx)
+        clients = _vendors(ctx)
         if vendor == "commvault":
             return (await observe_commvault(clients.client("commvault"), _commvault_id(job_id))).commvault_json()
         return (await observe_qovery(clients.client("qovery"), _qovery_id(job_id), seen_before=False)).qovery_json()
