@@ -46,8 +46,8 @@ async def _probe(client: CommvaultClient | QoveryClient) -> str:
         parse = partial(parse_job_list, args=probe)
         jobs = await client.call("list jobs", LIST_JOBS, parse, JOB_LIST, send=list_jobs_request(probe))
         return f"GET /Job answered ({jobs.total} backup jobs visible)"
-    organizations = await client.organizations()
-    return f"GET /organization answered ({', '.join(organizations) or 'no organization'})"
+    names = [str(org.get("name")) for org in await client.organizations()]
+    return f"GET /organization answered ({', '.join(names) or 'no organization'})"
 
 
 def healthy(results: list[VendorCheck]) -> bool:

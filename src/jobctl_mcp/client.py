@@ -53,6 +53,17 @@ class Route:
 
     method: str
     path: str
+    # A POST that only reads (a browse, a report): it may be resent, and it is sent in dry-run mode too.
+    reads_only: bool = False
+
+    @property
+    def repeatable(self) -> bool:
+        """Whether sending this request twice ends as sending it once."""
+        return self.method in IDEMPOTENT_METHODS or self.reads_only
+
+    @property
+    def changes_state(self) -> bool:
+        return self.method != "GET" and not self.reads_only
 
     @property
     def placeholders(self) -> tuple[str, ...]:
@@ -261,10 +272,10 @@ class VendorClient:
         lets a non-GET request through in dry-run mode (a login changes no job).
         """
         url = route.format(**(path or {}))
-        if self._dry_run and (route.method != "GET" if changes_state is None else changes_state):
+        if self._dry_run and (route.changes_state if changes_state is None else changes_state):
             planned = self._http.build_request(route.method, url, params=params)
             raise DryRunStop(PlannedRequest(route.method, str(planned.url), json))
-        safe_to_repeat = route.method in IDEMPOTENT_METHODS if idempotent is None else idempotent
+        safe_to_repeat = route.repeatable if idempotent is None else idempotent
         auth = await self.auth_headers() if authenticate else {}
         send = {"params": params, "json": json}
         response = await self._send(operation, route, url, {**(headers or {}), **auth}, send, safe_to_repeat)
@@ -329,7 +340,7 @@ class VendorClient:
         """A 2xx answer that cannot be used: an error after a read; after a write, an unknown outcome, because
         a garbled success may come from a proxy that never passed the request on."""
         detail = self.scrub(detail)
-        if route.method not in IDEMPOTENT_METHODS:
+        if not route.repeatable:
             return OutcomeUnknownError(self.vendor, operation, f"{detail}. {UNKNOWN_OUTCOME}")
         return VendorAPIError(self.vendor, operation, 200, detail)
 

@@ -41,6 +41,9 @@ KILL = Route("POST", "/Job/{jobId}/action/kill")
 # The seeds' /action/suspend does not exist: Commvault suspends with /action/pause (commvault.md §3).
 PAUSE = Route("POST", "/Job/{jobId}/action/pause")
 RESUME = Route("POST", "/Job/{jobId}/action/resume")
+# Why a job waits or failed, who started and stopped it (cvpysdk job.py: _get_job_details, get_events).
+JOB_DETAILS = Route("POST", "/JobDetails", reads_only=True)
+EVENTS = Route("GET", "/Events")
 
 _TOKEN_PREFIXES = ("QSDK ", "SAML ", "Bearer ")
 _NARROW = "To ask for less, narrow the query with lookupTime, jobFilter or clientId, or a smaller limit."
@@ -62,7 +65,7 @@ def body_error(data: Any, depth: int = 0) -> str | None:
     return body_error(nested, depth + 1) if isinstance(nested, dict) and depth < 3 else None
 
 
-def _iso(seconds: Any) -> str | None:
+def iso_time(seconds: Any) -> str | None:
     # Commvault times are Unix seconds; 0 means "not yet".
     value = json_number(seconds)
     if value is None or value <= 0:
@@ -109,14 +112,41 @@ class Job(ToolOutput):
             subclientId=json_int(source.get("subclientId")),
             backupLevel=json_str(summary.get("backupLevelName")),
             percentComplete=json_number(summary.get("percentComplete")),
-            startTime=_iso(summary.get("jobStartTime")),
-            endTime=_iso(summary.get("jobEndTime")),
+            startTime=iso_time(summary.get("jobStartTime")),
+            endTime=iso_time(summary.get("jobEndTime")),
             phase=_text(summary.get("currentPhaseName")),
-            reason=_text(summary.get("pendingReason")),
+            reason=_reason(summary),
         )
 
 
+# A job is finished when its status holds one of these words, as cvpysdk decides (job.py, is_finished).
+FINISHED = re.compile(r"completed|killed|committed|failed", re.IGNORECASE)
+FAILED = re.compile(r"killed|failed", re.IGNORECASE)
+
+
+def _reason(summary: dict[str, Any]) -> str | None:
+    # Commvault keeps pendingReason on some finished jobs: once a job has ended, a reason to wait is stale;
+    # a failed job's reason is why it failed.
+    status = json_str(summary.get("status")) or ""
+    if FINISHED.search(status) and not re.search("failed", status, re.IGNORECASE):
+        return None
+    return _text(summary.get("pendingReason"))
+
+
+class Event(ToolOutput):
+    time: str | None = Field(default=None, description="ISO 8601, UTC")
+    severity: str
+    description: VendorText
+
+
 class JobDetails(Job):
+    startedBy: VendorText | None = None
+    stoppedBy: VendorText | None = Field(default=None, description="Who suspended or killed the job, and when")
+    failedFiles: int | None = Field(default=None, description="Items a job completed with errors could not copy")
+    failedFolders: int | None = None
+    events: list[Event] = Field(
+        default_factory=list[Event], description="The job's latest events, errors and warnings first"
+    )
     raw: dict[str, Any] | None = Field(default=None, description="Commvault's full jobSummary, when raw=true")
 
 
@@ -448,12 +478,73 @@ def read_job(data: Any, job_id: int) -> JobDetails | None:
             f"no job {job_id}",
             "A job started seconds ago may not be listed yet.",
         )
-    return JobDetails.from_summary(summaries[0]).model_copy(update={"raw": summaries[0]})
+    summary = summaries[0]
+    failed = {key: json_int(summary.get(f"total{key[0].upper()}{key[1:]}")) or None for key in _FAILED_ITEMS}
+    return JobDetails.from_summary(summary).model_copy(update={"raw": summary, **failed})
 
 
-def parse_job_details(data: Any, args: JobDetailsInput) -> JobDetails | None:
-    job = read_job(data, args.jobId)
-    return job.model_copy(update={"raw": job.raw if args.raw else None}) if job else None
+_FAILED_ITEMS = ("failedFiles", "failedFolders")
+
+
+async def get_job_details(client: CommvaultClient, args: JobDetailsInput) -> JobDetails:
+    job = await client.get_job(args.jobId)
+    why: dict[str, Any] = {"raw": job.raw if args.raw else None}
+    # Who started it and why it waits come from the job's details, who stopped it from its events: both only
+    # add to the summary, so a failure to read them costs the agent those fields, not the answer.
+    try:
+        detail = await client.call(
+            f"get details of job {args.jobId}", JOB_DETAILS, _job_detail, "job details",
+            send=Send(json={"jobId": args.jobId}),
+        )  # fmt: skip
+        events = await client.call(
+            f"get events of job {args.jobId}", EVENTS, _events, "an event list", send=Send(params={"jobId": args.jobId})
+        )
+    except JobctlError as exc:
+        log.warning("Commvault: job %s read, but not its details or events: %s", args.jobId, exc)
+        return job.model_copy(update=why)
+    delay = _text(json_object(detail.get("progressInfo")).get("reasonForJobDelay"))
+    if delay and (job.reason is None) and (not FINISHED.search(job.status) or FAILED.search(job.status)):
+        why["reason"] = delay
+    why["startedBy"] = json_str(json_object(detail.get("generalInfo")).get("jobStartedBy"))
+    why["stoppedBy"] = _stopped_by([*(e.description for e in events), delay or ""], events, job)
+    why["events"] = events[:MAX_EVENTS]
+    return job.model_copy(update=why)
+
+
+MAX_EVENTS = 10
+_SEVERITY = {9: "Critical", 6: "Major", 3: "Minor", 0: "Information"}
+_STOPPED = re.compile(r"\b(killed|suspended|paused)\b.*?\bby\b(?: user)? \[?([^\]\s,]+)", re.IGNORECASE)
+
+
+def _job_detail(data: Any) -> dict[str, Any] | None:
+    detail = json_object(json_object(json_object(data).get("job")).get("jobDetail"))
+    return detail or None
+
+
+def _events(data: Any) -> list[Event] | None:
+    body = json_object(data)
+    if data is not None and not isinstance(data, dict):
+        return None
+    # No commservEvents ({}): the job has no events, which is no error (cvpysdk raises, we report none).
+    raw = [json_object(event) for event in json_list(body.get("commservEvents"))]
+    ordered = sorted(raw, key=lambda e: (json_int(e.get("severity")) or 0, json_int(e.get("timeSource")) or 0))
+    return [
+        Event(
+            time=iso_time(event.get("timeSource")),
+            severity=_SEVERITY.get(json_int(event.get("severity")) or 0, "Information"),
+            description=_text(event.get("description")) or "",
+        )
+        for event in reversed(ordered)
+        if _text(event.get("description"))
+    ]
+
+
+def _stopped_by(texts: list[str], events: list[Event], job: Job) -> str | None:
+    for text, event in zip(texts, [*events, None], strict=False):
+        if found := _STOPPED.search(text):
+            when = (event.time if event else None) or job.endTime
+            return f"{found.group(1).lower()} by {found.group(2)}" + (f" at {when}" if when else "")
+    return None
 
 
 def _action(route: Route, action: Literal["kill", "suspend", "resume"]) -> Any:
@@ -551,9 +642,8 @@ COMMVAULT_TOOLS: tuple[AnySpec, ...] = (
         input=JobDetailsInput,
         output=JobDetails,
         route=GET_JOB,
-        label="get job {jobId}",
-        expects=JOB_LIST,
-        parse=parse_job_details,
+        reads=(JOB_DETAILS, EVENTS),
+        run=get_job_details,
         advice=_FIND_JOBS,
     ),
     ToolSpec(

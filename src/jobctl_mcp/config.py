@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     qovery_base_url: str = Field(
         default="https://api.qovery.com", validation_alias="QOVERY_BASE_URL", description="Qovery API root"
     )
+    qovery_organization_id: str | None = Field(
+        default=None,
+        pattern=r"^[0-9A-Za-z-]{1,64}$",
+        validation_alias="QOVERY_ORGANIZATION_ID",
+        description="Find jobs in this organization only; default: every organization the token sees",
+    )
 
     connect_timeout: float = Field(default=5.0, gt=0, description="Seconds to open a connection to a vendor")
     read_timeout: float = Field(default=30.0, gt=0, description="Seconds to wait for a vendor's answer")

@@ -198,10 +198,18 @@ class QoveryClient(VendorClient):
     }
 
     def __init__(
-        self, http: httpx2.AsyncClient, policy: RetryPolicy, *, api_key: SecretStr, dry_run: bool = False
+        self,
+        http: httpx2.AsyncClient,
+        policy: RetryPolicy,
+        *,
+        api_key: SecretStr,
+        organization_id: str | None = None,
+        dry_run: bool = False,
     ) -> None:
         super().__init__(http, policy, dry_run=dry_run)
         self._api_key = api_key
+        # QOVERY_ORGANIZATION_ID, or every organization the token sees, asked once: they seldom change.
+        self._organization_ids = [organization_id] if organization_id else None
 
     async def auth_headers(self) -> dict[str, str]:
         return {"Authorization": authorization(self._api_key.get_secret_value())}
@@ -230,14 +238,27 @@ class QoveryClient(VendorClient):
         label = f"edit job {job_id}"
         return await self.call(label, EDIT_JOB, _job_or_none, _EDITED, path={"jobId": job_id}, send=request)
 
-    async def organizations(self) -> list[str]:
-        data = json_object(await self.request("list organizations", ORGANIZATIONS))
-        return [str(json_object(org).get("name")) for org in json_list(data.get("results"))]
+    async def organizations(self) -> list[dict[str, Any]]:
+        """The organizations the token sees (id, name, ...)."""
+        return await self.call("list organizations", ORGANIZATIONS, _organizations, "an organization list")
+
+    async def organization_ids(self) -> list[str]:
+        if self._organization_ids is None:
+            self._organization_ids = [str(org["id"]) for org in await self.organizations()]
+        return self._organization_ids
 
 
 _A_JOB = "a job"
 _A_STATUS = "a job status"
 _EDITED = "the edited job"
+
+
+def _organizations(data: Any) -> list[dict[str, Any]] | None:
+    results = json_object(data).get("results")
+    if not isinstance(results, list):
+        return None
+    organizations = [json_object(org) for org in results]  # pyright: ignore[reportUnknownVariableType]
+    return [org for org in organizations if json_str(org.get("id"))]
 
 
 def _job_or_none(data: Any) -> dict[str, Any] | None:

@@ -117,6 +117,7 @@ async def open_clients(
                 http(settings.qovery_base_url, "qovery"),
                 policy,
                 api_key=settings.qovery_api_key,
+                organization_id=settings.qovery_organization_id,
                 dry_run=settings.dry_run,
             )
         yield state

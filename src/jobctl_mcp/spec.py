@@ -23,6 +23,7 @@ VENDORS: tuple[Vendor, ...] = ("commvault", "qovery")
 ClientT = TypeVar("ClientT")
 InputT = TypeVar("InputT", bound="ToolInput")
 OutputT = TypeVar("OutputT", bound=BaseModel)
+ItemT = TypeVar("ItemT")
 
 
 class ToolInput(BaseModel):
@@ -37,6 +38,11 @@ class ToolInput(BaseModel):
 
 # Text that comes from a vendor reaches the agent as data: one line, no control characters, bounded.
 VendorText = Annotated[str, AfterValidator(plain_text)]
+
+
+def page_of(items: list[ItemT], offset: int, limit: int) -> tuple[list[ItemT], int | None]:
+    """The page of `items` at `offset`, and the offset of the next page (None on the last one)."""
+    return items[offset : offset + limit], offset + limit if offset + limit < len(items) else None
 
 
 class ToolOutput(BaseModel):
@@ -104,7 +110,7 @@ class ToolSpec(Generic[ClientT, InputT, OutputT]):
             raise ValueError(f"{self.name}: a row either parses its one request or runs several")
         if self.parse is not None and not (self.route and self.label and self.expects):
             raise ValueError(f"{self.name}: a row that parses a request names its route, label and expected answer")
-        if self.route is not None and (missing := set(self.route.placeholders) - self.input.model_fields.keys()):
+        if self.parse and self.route and (missing := set(self.route.placeholders) - self.input.model_fields.keys()):
             raise ValueError(f"{self.name}: the route's {sorted(missing)} are not arguments")
 
     async def perform(self, client: ClientT, arguments: InputT) -> OutputT:

@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field, ValidationError
 from jobctl_mcp.audit import AuditTrail, Outcome
 from jobctl_mcp.client import UNKNOWN_OUTCOME, DryRunStop, json_list, json_object, plain_text
 from jobctl_mcp.commvault import COMMVAULT_TOOLS
+from jobctl_mcp.commvault_estate import COMMVAULT_ESTATE_TOOLS
 from jobctl_mcp.errors import (
     AuthError,
     ConflictError,
@@ -38,11 +39,18 @@ from jobctl_mcp.errors import (
 from jobctl_mcp.follow import WAIT_FOR_JOB, observe_commvault, observe_qovery
 from jobctl_mcp.policy import can_elicit
 from jobctl_mcp.qovery import QOVERY_TOOLS
+from jobctl_mcp.qovery_estate import QOVERY_ESTATE_TOOLS
 from jobctl_mcp.spec import AnySpec, ToolInput, ToolOutput, Vendor, Vendors, report_progress
 
 log = logging.getLogger(__name__)
 
-ALL_TOOLS: tuple[AnySpec, ...] = (*COMMVAULT_TOOLS, *QOVERY_TOOLS, WAIT_FOR_JOB)
+ALL_TOOLS: tuple[AnySpec, ...] = (
+    *COMMVAULT_TOOLS,
+    *COMMVAULT_ESTATE_TOOLS,
+    *QOVERY_TOOLS,
+    *QOVERY_ESTATE_TOOLS,
+    WAIT_FOR_JOB,
+)
 
 
 # The most of a vendor's own object (raw=true) a tool returns: more would flood the agent's context.
