@@ -123,3 +123,12 @@ def test_server_json_matches_the_package_and_the_settings() -> None:
 def test_generated_sections_are_not_edited_by_hand(marker: str) -> None:
     readme = (ROOT / "README.md").read_text()
     assert readme.count(f"<!-- BEGIN GENERATED: {marker} -->") == 1
+
+
+def test_the_development_tree_names_every_module() -> None:
+    readme = (ROOT / "README.md").read_text()
+    tree = readme[readme.index("## Development") :]
+    package = ROOT / "src" / "jobctl_mcp"
+    modules = [path.name for path in package.glob("*.py") if path.name != "__init__.py"]
+    missing = [name for name in modules if f"  {name} " not in tree]
+    assert not missing, f"the README's development tree does not name {missing}"

@@ -13,7 +13,7 @@ from typing import Annotated, Any, ClassVar, Literal, Self
 
 import anyio
 import httpx2
-from pydantic import Field, SecretStr, model_validator
+from pydantic import BeforeValidator, Field, SecretStr, model_validator
 
 from jobctl_mcp.client import (
     RetryPolicy,
@@ -29,7 +29,7 @@ from jobctl_mcp.client import (
     vendor_message,
 )
 from jobctl_mcp.errors import AuthError, JobctlError, NotFoundError, VendorAPIError, VendorError
-from jobctl_mcp.spec import READ, Advice, AnySpec, Hints, ToolInput, ToolOutput, ToolSpec, VendorText
+from jobctl_mcp.spec import READ, Advice, AnySpec, Hints, ToolInput, ToolOutput, ToolSpec, VendorText, whole_number
 
 log = logging.getLogger(__name__)
 
@@ -284,8 +284,8 @@ def _job_page(data: Any) -> tuple[int, list[dict[str, Any]]] | None:
 
 # ---- tool inputs -------------------------------------------------------------------------------
 
-JobId = Annotated[int, Field(gt=0, description="Commvault job id, an integer such as 9669")]
-EntityId = Annotated[int, Field(gt=0)]
+EntityId = Annotated[int, BeforeValidator(whole_number), Field(gt=0)]
+JobId = Annotated[EntityId, Field(description="Commvault job id, an integer")]
 Name = Annotated[str, Field(min_length=1, max_length=256)]
 
 

@@ -3,6 +3,7 @@
 JobctlError                      the message is one line, safe to show an agent
  ├── ConfigError                 a vendor is not configured, or a setting is wrong
  ├── InputError                  arguments refused before any request was sent
+ ├── NotConfirmedError           a destructive call its human did not approve (or approved a job since changed)
  └── VendorError                 the vendor call failed (vendor, operation)
       ├── VendorUnavailableError the vendor could not be reached, after retries
       ├── OutcomeUnknownError    a write may have reached the vendor; never resent

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 from uuid import UUID
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from jobctl_mcp import commvault, qovery
 from jobctl_mcp.client import json_list, json_object
 from jobctl_mcp.commvault import CommvaultClient, Job
 from jobctl_mcp.errors import NotFoundError
 from jobctl_mcp.qovery import JobStatus, QoveryClient
-from jobctl_mcp.spec import READ, ToolInput, ToolOutput, ToolSpec, Vendors, report_progress
+from jobctl_mcp.spec import READ, ToolInput, ToolOutput, ToolSpec, Vendors, report_progress, whole_number
 
 # commvault.md §5: finished means the status contains one of these words (as cvpysdk decides).
 _COMMVAULT_FINISHED = re.compile(r"completed|killed|committed|failed", re.IGNORECASE)
@@ -26,7 +26,9 @@ _QOVERY_FINISHED = frozenset({"DEPLOYED", "STOPPED", "DELETED", "CANCELED", "RES
 
 class WaitInput(ToolInput):
     vendor: Literal["commvault", "qovery"] = Field(description="Whose job: commvault or qovery")
-    jobId: int | UUID = Field(description="A Commvault job id (integer) or a Qovery job id (UUID)")
+    jobId: Annotated[int, BeforeValidator(whole_number), Field(gt=0)] | UUID = Field(
+        description="A Commvault job id (integer) or a Qovery job id (UUID)"
+    )
     timeoutSeconds: int = Field(default=300, ge=1, le=1800, description="How long to wait at most")
 
     def waits(self) -> float:
@@ -36,7 +38,7 @@ class WaitInput(ToolInput):
     @classmethod
     def _one_line_refusal(cls, value: object) -> object:
         # pydantic's own UUID errors quote the offending character, a newline included: refuse in one clean line.
-        if isinstance(value, str) and not value.strip().isdigit():
+        if isinstance(value, str) and not value.isdigit():
             try:
                 return UUID(value)
             except ValueError:
@@ -54,7 +56,7 @@ class WaitInput(ToolInput):
 
 class WaitResult(ToolOutput):
     vendor: str
-    jobId: str
+    jobId: int | str = Field(description="As the vendor's tools give it: a Commvault integer, a Qovery UUID")
     finished: bool = Field(description="false: the job was still running when the wait ended; call again")
     succeeded: bool | None = Field(description="null while the job runs")
     state: str = Field(description="Commvault's status or Qovery's state when the wait ended")
@@ -140,7 +142,7 @@ def _result(args: WaitInput, seen: Observation, waited: float, polls: int) -> Wa
         note = f"Still {seen.state} after {waited:.0f} s; call wait-for-job again to keep waiting."
     return WaitResult(
         vendor=args.vendor,
-        jobId=str(args.jobId),
+        jobId=args.jobId if isinstance(args.jobId, int) else str(args.jobId),
         finished=seen.finished,
         succeeded=seen.succeeded,
         state=seen.state,

@@ -334,7 +334,7 @@ def _job_uuid(value: object) -> object:
             return UUID(value)
         except ValueError:
             raise ValueError(
-                "not a Qovery job id: expected a UUID such as 7c0f1c57-5b7e-4d2a-9c55-0f2a4c1b9e11"
+                "not a Qovery job id: expected a UUID such as 00000000-0000-4000-8000-000000000000"
             ) from None
     return value
 
@@ -373,7 +373,12 @@ class EditJobInput(JobIdInput):
 
 
 class RedeployInput(JobIdInput):
-    forceEvent: ForceEvent | None = Field(default=None, description="Run this event now: START, STOP, DELETE or CRON")
+    forceEvent: ForceEvent | None = Field(
+        default=None,
+        description="Also run this event once, now: START or STOP runs a lifecycle job's start or stop command, "
+        "DELETE its delete command, CRON runs a cron job's command; omitted, a lifecycle job runs on START and a "
+        "cron job waits for its schedule",
+    )
 
 
 class DeployInput(RedeployInput):

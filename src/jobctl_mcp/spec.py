@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
@@ -35,6 +36,16 @@ class ToolInput(BaseModel):
         """Seconds this call means to wait on purpose, on top of the server's call timeout."""
         return 0.0
 
+
+def whole_number(value: object) -> object:
+    """An id as an agent may send it: an integer, or its plain decimal digits. true, 9669.0, "+9669", "9_669" and
+    "9669\\n" are refused rather than read as some other id (pydantic's lax mode would take them all)."""
+    if isinstance(value, bool | float) or (isinstance(value, str) and not _DIGITS.fullmatch(value)):
+        raise ValueError("an id is a whole number written in digits, such as 123456")
+    return value
+
+
+_DIGITS = re.compile(r"[0-9]{1,18}")
 
 # Text that comes from a vendor reaches the agent as data: one line, no control characters, bounded.
 VendorText = Annotated[str, AfterValidator(plain_text)]

@@ -1,0 +1,43 @@
+"""What the agent is told is exact: ids are ids, one type per id, no stale reason on a finished job."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from mcp import Client
+
+from jobctl_mcp.sandbox import Sandbox
+from tests.conftest import data, error
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.mark.parametrize("job_id", [True, 9669.0, "9_669", "+9669", "9669\n", " 9669", "٩٦٦٩"])
+async def test_a_wrong_typed_commvault_id_is_refused_before_any_request(
+    client: Client, sandbox: Sandbox, job_id: Any
+) -> None:
+    message = error(await client.call_tool("commvault-suspend-running-job", {"jobId": job_id}))
+    assert "Invalid arguments: jobId: an id is a whole number written in digits" in message
+    assert sandbox.commvault.requests == []
+
+
+@pytest.mark.parametrize("job_id", [True, "9669\n", 9669.5])
+async def test_wait_for_job_refuses_them_too(client: Client, sandbox: Sandbox, job_id: Any) -> None:
+    message = error(await client.call_tool("wait-for-job", {"vendor": "commvault", "jobId": job_id}))
+    assert "Invalid arguments" in message
+    assert sandbox.commvault.requests == []
+
+
+async def test_a_plain_decimal_string_is_still_an_id(client: Client, sandbox: Sandbox) -> None:
+    assert data(await client.call_tool("commvault-get-job-details", {"jobId": "9612"}))["jobId"] == 9612
+    assert next(r.url_path for r in sandbox.commvault.requests if r.method == "GET").endswith("/Job/9612")
+
+
+async def test_a_commvault_job_id_is_an_integer_everywhere(client: Client) -> None:
+    waited = data(await client.call_tool("wait-for-job", {"vendor": "commvault", "jobId": 9612}))
+    assert waited["jobId"] == 9612
+    listed = data(await client.call_tool("commvault-list-jobs", {"jobFilter": "All"}))
+    assert all(isinstance(job["jobId"], int) for job in listed["jobs"])
+    schema = next(t for t in (await client.list_tools()).tools if t.name == "wait-for-job").output_schema or {}
+    assert {"type": "integer"} in schema["properties"]["jobId"]["anyOf"]
