@@ -239,7 +239,7 @@ async def test_redeploy_stop_and_uninstall_queue_their_actions(client: Client, s
 
 
 async def test_uninstall_with_nothing_deployed_answers_204_as_success(client: Client, sandbox: Sandbox) -> None:
-    never = job_named(sandbox, "migrate-db")
+    never = job_named(sandbox, "backfill-events")
     assert data(await client.call_tool("uninstall-job", {"jobId": never})) == {
         "jobId": never,
         "action": "uninstall",

@@ -43,15 +43,19 @@ def sandbox_env(commvault_base_url: str, qovery_base_url: str) -> dict[str, str]
 
 
 class Sandbox:
-    """Both simulated vendors, sharing one clock, reachable through in-process transports."""
+    """Both simulated vendors, sharing one clock, reachable through in-process transports.
+
+    `qovery_extra_services=N` grows the Qovery organization by N generated services (for benchmarks).
+    """
 
     COMMVAULT_BASE_URL = "http://commvault.sandbox/commandcenter/api"
     QOVERY_BASE_URL = "http://qovery.sandbox"
 
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time, *, qovery_extra_services: int = 0) -> None:
         self._clock = clock
+        self._extra_services = qovery_extra_services
         self.commvault = CommvaultSim(clock)
-        self.qovery = QoverySim(clock)
+        self.qovery = QoverySim(clock, extra_services=qovery_extra_services)
 
     def transports(self) -> dict[str, httpx2.AsyncBaseTransport]:
         """In-process transports to the vendors; they follow reset(), so one server can outlive many resets."""
@@ -60,7 +64,7 @@ class Sandbox:
     def reset(self) -> None:
         """Fresh vendors: seed data again, no requests recorded, no faults armed, no session issued."""
         self.commvault = CommvaultSim(self._clock)
-        self.qovery = QoverySim(self._clock)
+        self.qovery = QoverySim(self._clock, extra_services=self._extra_services)
 
     def env(self) -> dict[str, str]:
         return sandbox_env(self.COMMVAULT_BASE_URL, self.QOVERY_BASE_URL)

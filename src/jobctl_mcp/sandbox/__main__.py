@@ -19,9 +19,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--commvault-port", type=int, default=8101)
     parser.add_argument("--qovery-port", type=int, default=8102)
+    parser.add_argument(
+        "--qovery-extra-services",
+        type=int,
+        default=0,
+        metavar="N",
+        help="add N generated services (mostly jobs, 25 per environment) to the Qovery organization",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(message)s")
-    sandbox = Sandbox()
+    sandbox = Sandbox(qovery_extra_services=args.qovery_extra_services)
     with ExitStack() as stack:
         commvault = stack.enter_context(serving(sandbox.commvault.app, args.host, args.commvault_port))
         qovery = stack.enter_context(serving(sandbox.qovery.app, args.host, args.qovery_port))

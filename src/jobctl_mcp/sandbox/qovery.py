@@ -1,7 +1,11 @@
-"""Simulated Qovery API for the ten job operations: read, full-replacement edit, delete, commits, status and actions.
+"""Simulated Qovery API: the ten job operations (read, full-replacement edit, delete, commits, status, actions) and
+the read-only discovery and history operations (organization, projects, environments, services, job statuses of an
+environment, a job's deployment history, an environment's deployment logs).
 
-Shapes follow /work/shared/vendor/qovery.md (cited as §n) and its openapi-jobs.yaml.
-In-progress jobs move one step per status read.
+Paths, parameters and answers follow Qovery's OpenAPI spec (github.com/Qovery/qovery-openapi-spec, openapi.yaml);
+error bodies follow what Qovery's own clients parse (Qovery/terraform-provider-qovery client/apierrors).
+In-progress jobs move one step per status read. QoverySim(extra_services=N) adds N generated services (mostly
+jobs, 25 per environment) to the organization, for benchmarks of the discovery operations.
 """
 
 from __future__ import annotations
@@ -9,7 +13,6 @@ from __future__ import annotations
 import copy
 import re
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -18,6 +21,50 @@ from typing import Any
 from starlette.responses import JSONResponse, Response
 
 from .faults import Call, Endpoint, RecordedRequest, Reject, VendorSim, json_object
+from .qovery_estate import (
+    BACKFILL_EVENTS,
+    CLEANUP_TEMP,
+    COMMITS,
+    DEPLOYED_COMMIT_KEYS,
+    DOCKER_HUB,
+    ENV_ANALYTICS_PRODUCTION,
+    ENV_ANALYTICS_STAGING,
+    ENV_PLATFORM_PRODUCTION,
+    ICONS,
+    MIGRATE_DB,
+    NIGHTLY_REPORT,
+    NIGHTLY_REPORT_PRODUCTION,
+    ORGANIZATION_ID,
+    PROJECT_ANALYTICS,
+    PROJECT_PLATFORM,
+    ROTATE_KEYS,
+    SEED_DATABASE,
+    WEEKLY_EXPORT,
+    Environment,
+    PastDeployment,
+    estate,
+)
+from .qovery_history import DEPLOYMENT_SEC, QUEUEING_SEC, Deployment, failure_for, progress
+
+__all__ = [
+    "BACKFILL_EVENTS",
+    "CLEANUP_TEMP",
+    "ENV_ANALYTICS_PRODUCTION",
+    "ENV_ANALYTICS_STAGING",
+    "ENV_PLATFORM_PRODUCTION",
+    "MIGRATE_DB",
+    "NIGHTLY_REPORT",
+    "NIGHTLY_REPORT_PRODUCTION",
+    "ORGANIZATION_ID",
+    "PROJECT_ANALYTICS",
+    "PROJECT_PLATFORM",
+    "QOVERY_API_KEY",
+    "QOVERY_JWT",
+    "ROTATE_KEYS",
+    "SEED_DATABASE",
+    "WEEKLY_EXPORT",
+    "QoverySim",
+]
 
 QOVERY_API_KEY = "qov_sandbox_token"
 QOVERY_JWT = (
@@ -26,31 +73,20 @@ QOVERY_JWT = (
     "LmNvbSIsImlhdCI6MTc1MDAwMDAwMCwiZXhwIjo0MTAyNDQ0ODAwfQ"
     ".c2FuZGJveC1zaWduYXR1cmUtbm90LXZlcmlmaWVkISE"
 )
-# §3: API tokens go as "Token <token>", JWTs as "Bearer <jwt>"; an API token sent as Bearer is refused.
+# API tokens go as "Token <token>", JWTs as "Bearer <jwt>"; an API token sent as Bearer is refused
+# (Qovery's API reference introduction; qovery-cli utils/context.go).
 _AUTHORIZATIONS = frozenset({f"Token {QOVERY_API_KEY}", f"Bearer {QOVERY_JWT}"})
-
-NIGHTLY_REPORT = "7c0f1c57-5b7e-4d2a-9c55-0f2a4c1b9e11"
-SEED_DATABASE = "a41e7d3c-2f9b-4b61-8d0e-5c7a9f1b2e34"
-CLEANUP_TEMP = "0b9e6f2d-3c4a-4e1b-8f7d-2a6c5e9b1d03"
-MIGRATE_DB = "5e2c8a71-9d3f-4b6e-a0c4-7f1b3d5e9a62"
-WEEKLY_EXPORT = "c8d4f1a9-6b2e-4f7c-9e3a-1d5b7c9e2f84"
+# Who a deployment history says triggered what the sandbox was asked to do, by the credential used.
+_TRIGGERED_BY = {f"Token {QOVERY_API_KEY}": "sandbox-api-token", f"Bearer {QOVERY_JWT}": "Sandbox User"}
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
 _BUSY = "An operation is already in progress on this job"
 _FORCE_EVENTS = ("START", "STOP", "DELETE", "CRON")
 _GIT_PROVIDERS = ("GITHUB", "GITLAB", "BITBUCKET")
-_ICONS = {"CRON": "app://qovery-console/cron-job", "LIFECYCLE": "app://qovery-console/lifecycle-job"}
-_DOCKER_HUB = {
-    "id": "b2a6e1f0-4c3d-4e8b-9f7a-1d2c3b4a5e6f",
-    "name": "Docker Hub",
-    "url": "https://docker.io",
-    "kind": "DOCKER_HUB",
-}
-_REPO_URL = "https://github.com/acme/backend.git"
-_DEPLOYED_AT = "2025-06-18T14:05:40.310Z"
-_QUEUEING_SEC, _DEPLOYMENT_SEC = 13, 52
+_HISTORY_PAGE = 20  # deploymentHistoryV2: "Returns the 20 last job deployments" unless pageSize says otherwise
 
-# Status state machine: each status read moves an in-progress job one step (§4 "Async operations").
+# Status state machine: each status read moves an in-progress job one step (spec: deploy, stop and uninstall answer
+# 202 and the job is followed with GET /job/{jobId}/status).
 _QUEUED = {"DEPLOY": "DEPLOYMENT_QUEUED", "STOP": "STOP_QUEUED", "DELETE": "DELETE_QUEUED", "RESTART": "RESTART_QUEUED"}
 _NEXT_STATE = {
     "DEPLOYMENT_QUEUED": "DEPLOYING",
@@ -62,8 +98,6 @@ _NEXT_STATE = {
     "RESTART_QUEUED": "RESTARTING",
     "RESTARTING": "RESTARTED",
 }
-_FAILING_NEXT_STATE = {**_NEXT_STATE, "DEPLOYING": "DEPLOYMENT_ERROR"}
-_SETTLED_SERVICE_STATUS = {"DEPLOYED": "UP_TO_DATE", "RESTARTED": "UP_TO_DATE", "DELETED": "NEVER_DEPLOYED"}
 _STATUS_KEYS = (
     "id",
     "state",
@@ -76,7 +110,7 @@ _STATUS_KEYS = (
     "deployment_request_id",
     "deployment_requests_count",
 )
-# examples/deploy-response-202.json: an accepted action answers without steps or execution_id.
+# Qovery's 202 example: an accepted action answers without steps or execution_id.
 _ACCEPTED_KEYS = tuple(k for k in _STATUS_KEYS if k not in ("steps", "execution_id"))
 
 _OMIT = object()
@@ -99,207 +133,53 @@ _FIELDS: tuple[tuple[str, type, object], ...] = (
 _TYPE_NAMES = {str: "a string", int: "an integer", bool: "a boolean"}
 
 
-_COMMITS: dict[str, list[dict[str, Any]]] = {  # by repository URL, newest first (examples/commits.json)
-    _REPO_URL: [
-        {
-            "created_at": "2025-06-18T13:58:02Z",
-            "git_commit_id": "ddd1cee35762e9b4bb95633c22193393ca3bb384",
-            "tag": "",
-            "message": "fix(report): handle empty invoices (#212)",
-            "author_name": "Jane Doe",
-            "author_avatar_url": "https://avatars.githubusercontent.com/u/1234567?v=4",
-            "commit_page_url": "https://github.com/acme/backend/commit/ddd1cee35762e9b4bb95633c22193393ca3bb384",
-        },
-        {
-            "created_at": "2025-06-17T09:41:37Z",
-            "git_commit_id": "136b77f8a57026d1f4760edc84dc8999a5334f97",
-            "tag": "v2.1.1",
-            "message": "chore: bump dependencies",
-            "author_name": "John Smith",
-            "author_avatar_url": "https://avatars.githubusercontent.com/u/7654321?v=4",
-            "commit_page_url": "https://github.com/acme/backend/commit/136b77f8a57026d1f4760edc84dc8999a5334f97",
-        },
-        {
-            "created_at": "2025-06-16T17:22:10Z",
-            "git_commit_id": "4f9a2c1e7b3d5a6c8e0f1b2d3c4e5f6a7b8c9d0e",
-            "tag": "",
-            "message": "feat(seed): add demo tenants",
-            "author_name": "Jane Doe",
-            "author_avatar_url": "https://avatars.githubusercontent.com/u/1234567?v=4",
-            "commit_page_url": "https://github.com/acme/backend/commit/4f9a2c1e7b3d5a6c8e0f1b2d3c4e5f6a7b8c9d0e",
-        },
-    ]
-}
-
-_CRON_JOB: dict[str, Any] = {  # examples/job-cron.json
-    "id": NIGHTLY_REPORT,
-    "created_at": "2025-03-04T09:12:45.118374Z",
-    "updated_at": "2025-06-18T14:03:27.552901Z",
-    "environment": {"id": "3f1d2b9a-8e47-4c5d-a2a1-6b0e9d7c4f20"},
-    "maximum_cpu": 16000,
-    "maximum_memory": 16384,
-    "maximum_gpu": 0,
-    "name": "nightly-report",
-    "description": "Builds the nightly billing report",
-    "cpu": 500,
-    "memory": 512,
-    "gpu": 0,
-    "max_nb_restart": 0,
-    "max_duration_seconds": 3600,
-    "auto_preview": False,
-    "port": None,
-    "source": {
-        "image": {
-            "image_name": "acme/nightly-report",
-            "tag": "1.4.2",
-            "registry_id": _DOCKER_HUB["id"],
-            "registry": _DOCKER_HUB,
-        }
-    },
-    "healthchecks": {},
-    "auto_deploy": False,
-    "icon_uri": _ICONS["CRON"],
-    "service_type": "JOB",
-    "job_type": "CRON",
-    "schedule": {
-        "cronjob": {
-            "arguments": ["--date", "yesterday"],
-            "entrypoint": "/app/run.sh",
-            "timezone": "Etc/UTC",
-            "scheduled_at": "0 2 * * *",
-        }
-    },
-    "annotations_groups": [],
-    "labels_groups": [],
-}
-_GIT_REPOSITORY: dict[str, Any] = {
-    "has_access": True,
-    "provider": "GITHUB",
-    "owner": "acme",
-    "url": _REPO_URL,
-    "name": "acme/backend",
-    "branch": "main",
-    "root_path": "/",
-    "deployed_commit_id": "ddd1cee35762e9b4bb95633c22193393ca3bb384",
-    "deployed_commit_date": "2025-05-30T08:20:58.120044Z",
-    "deployed_commit_contributor": "TAGS_NOT_IMPLEMENTED",
-    "deployed_commit_tag": "TAGS_NOT_IMPLEMENTED",
-    "git_token_id": None,
-    "git_token_name": None,
-}
-_DEPLOYED_COMMIT_KEYS = (
-    "deployed_commit_id",
-    "deployed_commit_date",
-    "deployed_commit_contributor",
-    "deployed_commit_tag",
-)
-_LIFECYCLE_JOB: dict[str, Any] = {  # examples/job-lifecycle.json
-    **_CRON_JOB,
-    "id": SEED_DATABASE,
-    "created_at": "2025-01-22T16:40:02.004512Z",
-    "updated_at": "2025-05-30T08:21:11.730118Z",
-    "name": "seed-database",
-    "cpu": 1000,
-    "memory": 1024,
-    "max_duration_seconds": 300,
-    "auto_preview": True,
-    "source": {
-        "docker": {
-            "git_repository": _GIT_REPOSITORY,
-            "dockerfile_path": "jobs/seed/Dockerfile",
-            "dockerfile_raw": None,
-            "docker_target_build_stage": None,
-        }
-    },
-    "auto_deploy": True,
-    "icon_uri": _ICONS["LIFECYCLE"],
-    "job_type": "LIFECYCLE",
-    "schedule": {
-        "on_start": {"arguments": ["seed", "--if-empty"], "entrypoint": "/app/manage"},
-        "on_delete": {"arguments": ["drop-all"], "entrypoint": "/app/manage"},
-        "lifecycle_type": "GENERIC",
-    },
-}
-del _LIFECYCLE_JOB["description"]
-
-
-def _seed_jobs() -> list[dict[str, Any]]:
-    cleanup: dict[str, Any] = {
-        **_CRON_JOB,
-        "id": CLEANUP_TEMP,
-        "name": "cleanup-temp",
-        "description": "Removes temporary files older than a day",
-        "source": {"image": {**_CRON_JOB["source"]["image"], "image_name": "acme/cleanup-temp", "tag": "0.9.1"}},
-        "schedule": {"cronjob": {"arguments": [], "timezone": "Etc/UTC", "scheduled_at": "*/30 * * * *"}},
-    }
-    export: dict[str, Any] = {
-        **cleanup,
-        "id": WEEKLY_EXPORT,
-        "name": "weekly-export",
-        "description": "Exports the week's orders to the data warehouse",
-        "source": {"image": {**_CRON_JOB["source"]["image"], "image_name": "acme/weekly-export", "tag": "2.0.0"}},
-        "schedule": {"cronjob": {"arguments": ["--week", "last"], "timezone": "Etc/UTC", "scheduled_at": "0 3 * * 1"}},
-    }
-    never_deployed = {k: v for k, v in _GIT_REPOSITORY.items() if k not in _DEPLOYED_COMMIT_KEYS}
-    migrate = {
-        **_LIFECYCLE_JOB,
-        "id": MIGRATE_DB,
-        "name": "migrate-db",
-        "source": {
-            "docker": {
-                **_LIFECYCLE_JOB["source"]["docker"],
-                "git_repository": never_deployed,
-                "dockerfile_path": "jobs/migrate/Dockerfile",
-            }
-        },
-        "auto_deploy": False,
-        "schedule": {"on_start": {"arguments": ["migrate"], "entrypoint": "/app/manage"}, "lifecycle_type": "GENERIC"},
-    }
-    return copy.deepcopy([_CRON_JOB, _LIFECYCLE_JOB, cleanup, migrate, export])
-
-
-_SEED_STATES = {  # job id -> (state, status_details.action, service_deployment_status)
-    NIGHTLY_REPORT: ("DEPLOYED", "DEPLOY", "UP_TO_DATE"),
-    SEED_DATABASE: ("DEPLOYED", "DEPLOY", "UP_TO_DATE"),
-    CLEANUP_TEMP: ("DEPLOYMENT_ERROR", "DEPLOY", "OUT_OF_DATE"),
-    MIGRATE_DB: ("READY", "DEPLOY", "NEVER_DEPLOYED"),
-    WEEKLY_EXPORT: ("STOPPED", "STOP", "UP_TO_DATE"),
-}
-
-
-_ORGANIZATION_ID = "1f2e3d4c-5b6a-4978-8a9b-0c1d2e3f4a5b"
-
-
 class QoverySim(VendorSim):
-    """Qovery at the API root; `jobs` holds JobResponse dicts and `statuses` Status dicts, both by job id."""
+    """Qovery at the API root.
 
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+    `jobs` holds JobResponse dicts and `statuses` Status dicts, both by job id; `history` each job's deployments,
+    oldest first. `extra_services=N` adds N generated services to the organization (see qovery_estate.estate).
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.time, *, extra_services: int = 0) -> None:
         self._clock = clock
-        self.jobs: dict[str, dict[str, Any]] = {job["id"]: job for job in _seed_jobs()}
-        self.statuses = {job_id: _seed_status(job_id, *seed) for job_id, seed in _SEED_STATES.items()}
+        seeded = estate(extra_services)
+        self.organization = seeded.organization()
+        self.projects = {project.id: project for project in seeded.projects}
+        self.environments = {environment.id: environment for environment in seeded.environments}
+        self.services = seeded.services
+        self.jobs: dict[str, dict[str, Any]] = {job["id"]: job for job in seeded.jobs}
+        self.history: dict[str, list[Deployment]] = {
+            job_id: [self._past(job, past) for past in seeded.history.get(job_id, [])]
+            for job_id, job in self.jobs.items()
+        }
+        self.statuses = {job_id: _seed_status(job_id, self.history[job_id]) for job_id in self.jobs}
         self.failed_kubernetes_jobs = {CLEANUP_TEMP: ["cleanup-temp-29163720", "cleanup-temp-29163750"]}
-        self._failing_deploys = {CLEANUP_TEMP}
+        self._revisions = dict.fromkeys(self.jobs, 0)  # each PUT makes a new configuration revision
         self._deleting: set[str] = set()
         job = r"/job/(?P<job_id>[^/]+)"
+        environment = r"/environment/(?P<environment_id>[^/]+)"
+        organization = r"/organization/(?P<organization_id>[^/]+)"
         endpoints = [
             Endpoint("GET", job, self._get_job),
             Endpoint("PUT", job, self._edit_job),
             Endpoint("DELETE", job, self._delete_job),
             Endpoint("GET", job + "/commit", self._list_commits),
             Endpoint("GET", job + "/status", self._get_status),
+            Endpoint("GET", job + "/deploymentHistoryV2", self._list_deployments),
             Endpoint("POST", job + "/cleanFailedJob", self._clean_failed_job),
             Endpoint("POST", job + "/deploy", self._deploy),
             Endpoint("POST", job + "/redeploy", self._redeploy),
             Endpoint("POST", job + "/stop", self._stop),
             Endpoint("POST", job + "/uninstall", self._uninstall),
-            # Outside the ten job operations: the cheapest read a token can make, used by `jobctl-mcp check`.
             Endpoint("GET", r"/organization", self._list_organizations),
+            Endpoint("GET", organization + "/project", self._list_projects),
+            Endpoint("GET", organization + "/services", self._list_services),
+            Endpoint("GET", r"/project/(?P<project_id>[^/]+)/environment", self._list_environments),
+            Endpoint("GET", environment + "/job", self._list_jobs),
+            Endpoint("GET", environment + "/job/status", self._list_statuses),
+            Endpoint("GET", environment + "/logs", self._list_logs),
         ]
         super().__init__(("",), endpoints)
-
-    def _list_organizations(self, _call: Call) -> Response:
-        organization = {"id": _ORGANIZATION_ID, "created_at": "2024-11-02T10:00:00Z", "name": "Acme", "plan": "TEAM"}
-        return JSONResponse({"results": [organization]})
 
     def authenticate(self, request: RecordedRequest) -> None:
         if request.headers.get("authorization") not in _AUTHORIZATIONS:
@@ -308,6 +188,92 @@ class QoverySim(VendorSim):
     def not_found(self) -> Response:
         return _error(404, "Resource not found")
 
+    # ---- discovery ---------------------------------------------------------------------------------
+
+    def _list_organizations(self, _call: Call) -> Response:
+        return JSONResponse({"results": [self.organization]})
+
+    def _list_projects(self, call: Call) -> Response:
+        self._organization(call)
+        counts = {pid: sum(e.project_id == pid for e in self.environments.values()) for pid in self.projects}
+        return JSONResponse({"results": [p.response(counts[p.id]) for p in self.projects.values()]})
+
+    def _list_environments(self, call: Call) -> Response:
+        project_id = _checked_id("project", call.params["project_id"])
+        if project_id not in self.projects:
+            raise Reject(_error(404, f"Project {call.params['project_id']} not found"))
+        found = [e.response() for e in self.environments.values() if e.project_id == project_id]
+        return JSONResponse({"results": found})
+
+    def _list_jobs(self, call: Call) -> Response:
+        environment = self._environment(call)
+        jobs = self._jobs_in(environment)
+        if call.request.query.get("toUpdate", "").lower() == "true":  # "results that must be updated"
+            jobs = [j for j in jobs if self.statuses[j["id"]]["service_deployment_status"] == "OUT_OF_DATE"]
+        return JSONResponse({"results": jobs})
+
+    def _list_statuses(self, call: Call) -> Response:
+        environment = self._environment(call)
+        # Each job's Status as GET /job/{jobId}/status gives it, read (and so moved on) the same way.
+        return JSONResponse({"results": [self._read_status(job["id"]) for job in self._jobs_in(environment)]})
+
+    def _list_services(self, call: Call) -> Response:
+        self._organization(call)
+        query = call.request.query
+        wanted = {key: query[key] for key in ("project_id", "environment_id", "cluster_id") if query.get(key)}
+        services = [s for s in self._service_list() if all(s[k].lower() == v.lower() for k, v in wanted.items())]
+        return JSONResponse({"results": services})
+
+    def _service_list(self) -> list[dict[str, Any]]:
+        """Every service as ServiceLightResponse, environment by environment, jobs first."""
+        listed: list[dict[str, Any]] = []
+        for environment in self.environments.values():
+            where = self._where(environment)
+            for job in self._jobs_in(environment):
+                light = {"id": job["id"], "name": job["name"], "description": job.get("description") or ""}
+                listed.append(
+                    {**light, "icon_uri": job["icon_uri"], "service_type": "JOB", **where, "job_type": job["job_type"]}
+                )
+            for service in (s for s in self.services if s.environment_id == environment.id):
+                light = {"id": service.id, "name": service.name, "description": service.description}
+                icon = {"icon_uri": _icon(service.service_type), "service_type": service.service_type}
+                listed.append({**light, **icon, **where})
+        return listed
+
+    def _where(self, environment: Environment) -> dict[str, str]:
+        return {
+            "project_id": environment.project_id,
+            "project_name": self.projects[environment.project_id].name,
+            "environment_id": environment.id,
+            "environment_name": environment.name,
+            "cluster_id": environment.cluster_id,
+        }
+
+    def _list_deployments(self, call: Call) -> Response:
+        job_id = self._job(call)["id"]
+        raw = call.request.query.get("pageSize")
+        try:
+            size = _HISTORY_PAGE if raw is None else int(float(raw))
+        except ValueError:
+            raise Reject(_error(400, f"pageSize must be a number, not '{raw}'")) from None
+        if size < 1:
+            raise Reject(_error(400, "pageSize must be at least 1"))
+        entries = [deployment.entry() for deployment in reversed(self.history[job_id])][:size]
+        return JSONResponse({"page": 1, "page_size": size, "results": entries})
+
+    def _list_logs(self, call: Call) -> Response:
+        environment = self._environment(call)
+        deployments = sorted(
+            (d for job in self._jobs_in(environment) for d in self.history[job["id"]]), key=lambda d: d.created_at
+        )
+        version = call.request.query.get("version")
+        # Without a version: the environment's latest deployment.
+        chosen = [d for d in deployments if d.execution_id == version] if version else deployments[-1:]
+        lines = [line for deployment in chosen for line in deployment.log_lines()]
+        return JSONResponse(lines[-1000:])  # "the last 1000 environment deployment logs"
+
+    # ---- the ten job operations ---------------------------------------------------------------------
+
     def _get_job(self, call: Call) -> Response:
         return JSONResponse(self._job(call))
 
@@ -315,17 +281,21 @@ class QoverySim(VendorSim):
         job = self._job(call)
         edited = self._replacement(job, _body(call, required=True))
         self.jobs[job["id"]] = edited
+        self._revisions[job["id"]] += 1
+        status = self.statuses[job["id"]]
+        if status["service_deployment_status"] == "UP_TO_DATE":  # running the old configuration until redeployed
+            status["service_deployment_status"] = "OUT_OF_DATE"
         return JSONResponse(edited)
 
     def _delete_job(self, call: Call) -> Response:
         job_id = self._job(call)["id"]
-        self._queue(job_id, "DELETE")
+        self._queue(call, job_id, "DELETE")
         self._deleting.add(job_id)
         return Response(status_code=204)
 
     def _list_commits(self, call: Call) -> Response:
         docker = json_object(self._job(call)["source"].get("docker"))
-        commits: list[dict[str, Any]] = _COMMITS.get(str(json_object(docker.get("git_repository")).get("url")), [])
+        commits: list[dict[str, Any]] = COMMITS.get(str(json_object(docker.get("git_repository")).get("url")), [])
         query = call.request.query
         if "gitCommitId" in query:
             commits = [c for c in commits if c["git_commit_id"] == query["gitCommitId"]]
@@ -335,13 +305,15 @@ class QoverySim(VendorSim):
         return JSONResponse({"results": commits})
 
     def _get_status(self, call: Call) -> Response:
-        job_id = self._job(call)["id"]
+        return JSONResponse(self._read_status(self._job(call)["id"]))
+
+    def _read_status(self, job_id: str) -> dict[str, Any]:
         self._advance(job_id)
         status = self.statuses[job_id]
         body = {k: status[k] for k in _STATUS_KEYS if k in status}
         if status["state"] == "DELETED" and job_id in self._deleting:
-            self._forget(job_id)  # §4: a deleted job answers 404 from now on
-        return JSONResponse(body)
+            self._forget(job_id)  # a deleted job answers 404 from now on (terraform-provider-qovery waits for it)
+        return body
 
     def _clean_failed_job(self, call: Call) -> Response:
         names = self.failed_kubernetes_jobs.pop(self._job(call)["id"], [])
@@ -357,56 +329,85 @@ class QoverySim(VendorSim):
             job["source"]["image"]["tag"] = tag
         if commit is not None:
             job["source"]["docker"]["git_repository"]["deployed_commit_id"] = commit
-        return self._accepted(job["id"], "DEPLOY")
+        return self._accepted(call, job["id"], "DEPLOY")
 
     def _redeploy(self, call: Call) -> Response:
         job_id = self._job(call)["id"]
         _check_force_event(call)
         self._check_idle(job_id)
-        return self._accepted(job_id, "DEPLOY")
+        return self._accepted(call, job_id, "DEPLOY")
 
     def _stop(self, call: Call) -> Response:
         job_id = self._job(call)["id"]
         if self.statuses[job_id]["state"] == "STOPPED":
             raise Reject(_error(409, "Job is already stopped"))
         self._check_idle(job_id)
-        return self._accepted(job_id, "STOP")
+        return self._accepted(call, job_id, "STOP")
 
     def _uninstall(self, call: Call) -> Response:
         job_id = self._job(call)["id"]
         self._check_idle(job_id)
         if self.statuses[job_id]["service_deployment_status"] == "NEVER_DEPLOYED":
             return Response(status_code=204)  # spec: "No deployment has been triggered"
-        return self._accepted(job_id, "DELETE")
+        return self._accepted(call, job_id, "DELETE")
+
+    # ---- lookups ---------------------------------------------------------------------------------------
 
     def _job(self, call: Call) -> dict[str, Any]:
-        job_id = call.params["job_id"]
-        if not _UUID.fullmatch(job_id):
-            raise Reject(_error(400, f"Invalid job id '{job_id}': expected a UUID"))
-        job = self.jobs.get(job_id.lower())
+        job_id = _checked_id("job", call.params["job_id"])
+        job = self.jobs.get(job_id)
         if job is None:
-            raise Reject(_error(404, f"Job {job_id} not found"))
+            raise Reject(_error(404, f"Job {call.params['job_id']} not found"))
         return job
+
+    def _organization(self, call: Call) -> None:
+        organization_id = _checked_id("organization", call.params["organization_id"])
+        if organization_id != ORGANIZATION_ID:
+            raise Reject(_error(404, f"Organization {call.params['organization_id']} not found"))
+
+    def _environment(self, call: Call) -> Environment:
+        environment = self.environments.get(_checked_id("environment", call.params["environment_id"]))
+        if environment is None:
+            raise Reject(_error(404, f"Environment {call.params['environment_id']} not found"))
+        return environment
+
+    def _jobs_in(self, environment: Environment) -> list[dict[str, Any]]:
+        return [job for job in self.jobs.values() if job["environment"]["id"] == environment.id]
+
+    # ---- the state machine --------------------------------------------------------------------------
 
     def _check_idle(self, job_id: str) -> None:
         if self.statuses[job_id]["state"].endswith(("QUEUED", "ING")):  # *_QUEUED, *ING and EXECUTING
             raise Reject(_error(409, _BUSY))
 
-    def _accepted(self, job_id: str, action: str) -> Response:
-        status = self._queue(job_id, action)
+    def _accepted(self, call: Call, job_id: str, action: str) -> Response:
+        status = self._queue(call, job_id, action)
         return JSONResponse({k: status[k] for k in _ACCEPTED_KEYS}, status_code=202)
 
-    def _queue(self, job_id: str, action: str) -> dict[str, Any]:
+    def _queue(self, call: Call, job_id: str, action: str) -> dict[str, Any]:
+        job = self.jobs[job_id]
+        authorization = call.request.headers.get("authorization", "")
+        deployment = Deployment(
+            copy.deepcopy(job),
+            self.environments[job["environment"]["id"]],
+            "DEPLOY" if action == "RESTART" else action,
+            _QUEUED[action],
+            self._now(),
+            _TRIGGERED_BY.get(authorization, "sandbox-api-token"),
+            "API",
+            self._revisions[job_id],
+            failure_for(job) if action == "DEPLOY" else None,
+        )
+        self.history[job_id].append(deployment)
         status = self.statuses[job_id]
-        state = _QUEUED[action]
         status.pop("execution_id", None)
         status.update(
-            state=state,
+            state=deployment.state,
             last_deployment_date=self._iso(),
             is_part_last_deployment=False,
-            steps=_steps(state),
+            steps=_steps(deployment.state),
             status_details=_details(action, "QUEUED"),
-            deployment_request_id=str(uuid.uuid4()),
+            deployment_request_id=deployment.request_id,
             deployment_requests_count=1,
         )
         if action == "DEPLOY":
@@ -415,26 +416,47 @@ class QoverySim(VendorSim):
 
     def _advance(self, job_id: str) -> None:
         status = self.statuses[job_id]
-        transitions = _FAILING_NEXT_STATE if job_id in self._failing_deploys else _NEXT_STATE
-        state = transitions.get(status["state"])
+        state = _NEXT_STATE.get(status["state"])
         if state is None:
             return
-        progress = _progress(state)
+        deployment = self.history[job_id][-1] if self.history[job_id] else None
+        if state == "DEPLOYED" and deployment is not None and deployment.failure is not None:
+            state = "DEPLOYMENT_ERROR"
+        step = progress(state)
         status.update(state=state, is_part_last_deployment=True, steps=_steps(state))
-        status["status_details"] = {**status["status_details"], "status": progress}
-        if progress == "ONGOING":
-            status["execution_id"] = f"{status['deployment_request_id']}-1-{int(self._clock())}"
+        status["status_details"] = {**status["status_details"], "status": step}
+        if deployment is not None:
+            deployment.state, deployment.updated_at = state, self._now()
+        if step == "ONGOING":
+            if deployment is not None:
+                status["execution_id"] = deployment.execution_id
             return
         status.update(deployment_request_id=None, deployment_requests_count=0)
-        status["service_deployment_status"] = _SETTLED_SERVICE_STATUS.get(state, status["service_deployment_status"])
+        if state in ("DEPLOYED", "RESTARTED"):
+            current = deployment is None or deployment.revision == self._revisions[job_id]
+            status["service_deployment_status"] = "UP_TO_DATE" if current else "OUT_OF_DATE"
+        elif state == "DELETED":
+            status["service_deployment_status"] = "NEVER_DEPLOYED"
 
     def _forget(self, job_id: str) -> None:
-        for table in (self.jobs, self.statuses, self.failed_kubernetes_jobs):
+        for table in (self.jobs, self.statuses, self.failed_kubernetes_jobs, self.history, self._revisions):
             table.pop(job_id, None)
         self._deleting.discard(job_id)
 
+    def _past(self, job: dict[str, Any], past: PastDeployment) -> Deployment:
+        """A seeded deployment, with the job as it was then (its image tag or its commit at the time)."""
+        then = copy.deepcopy(job)
+        if "image" in then["source"]:
+            then["source"]["image"]["tag"] = past.version
+        else:
+            then["source"]["docker"]["git_repository"]["deployed_commit_id"] = past.version
+        environment = self.environments[job["environment"]["id"]]
+        return Deployment.seeded(
+            then, environment, past.action, past.state, past.created_at, past.triggered_by, past.origin
+        )
+
     def _replacement(self, job: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
-        """PUT is a full replacement: every field not sent falls back to its default (qovery.md §1 JobRequest)."""
+        """PUT is a full replacement: every field not sent falls back to its default (spec JobRequest)."""
         for required in ("name", "healthchecks"):
             if body.get(required) is None:
                 raise Reject(_error(400, f"{required} is required"))
@@ -452,7 +474,7 @@ class QoverySim(VendorSim):
             **scalars,
             "source": _source(job["source"], body.get("source")),
             "healthchecks": body["healthchecks"],
-            "icon_uri": scalars.get("icon_uri", _ICONS[job["job_type"]]),
+            "icon_uri": scalars.get("icon_uri", ICONS[job["job_type"]]),
             "service_type": "JOB",
             "job_type": job["job_type"],
             "schedule": _schedule(job["job_type"], json_object(body.get("schedule"))),
@@ -468,12 +490,53 @@ class QoverySim(VendorSim):
             for other in self.jobs.values()
         )
 
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self._clock(), UTC)
+
     def _iso(self) -> str:
-        return datetime.fromtimestamp(self._clock(), UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return self._now().strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _checked_id(kind: str, value: str) -> str:
+    """A path id, lower-cased; anything but a UUID is refused as Qovery refuses it."""
+    if not _UUID.fullmatch(value):
+        raise Reject(_error(400, f"Invalid {kind} id '{value}': expected a UUID"))
+    return value.lower()
+
+
+def _icon(service_type: str) -> str:
+    return ICONS.get(service_type, ICONS["APPLICATION"])
+
+
+def _seed_status(job_id: str, history: list[Deployment]) -> dict[str, Any]:
+    """The Status a job's seeded history leaves it in; READY and NEVER_DEPLOYED without one."""
+    status: dict[str, Any] = {
+        "id": job_id,
+        "state": "READY",
+        "service_deployment_status": "NEVER_DEPLOYED",
+        "is_part_last_deployment": False,
+        "status_details": _details("DEPLOY", "NEVER"),
+        "deployment_request_id": None,
+        "deployment_requests_count": 0,
+    }
+    if not history:
+        return status
+    last = history[-1]
+    status.update(
+        state=last.state,
+        # A failed deployment leaves the previous version running: out of date until a deployment succeeds.
+        service_deployment_status="OUT_OF_DATE" if last.progress == "ERROR" else "UP_TO_DATE",
+        last_deployment_date=last.entry()["auditing_data"]["created_at"],
+        is_part_last_deployment=True,
+        steps=_steps(last.state),
+        execution_id=last.execution_id,
+        status_details=_details(last.action, last.progress),
+    )
+    return status
 
 
 def _error(status: int, detail: str) -> Response:
-    """The error body Qovery clients parse (§4; examples/error-404.json)."""
+    """The error body Qovery clients parse: status, error and detail (terraform-provider-qovery apierrors)."""
     return JSONResponse({"status": status, "error": HTTPStatus(status).phrase, "detail": detail}, status_code=status)
 
 
@@ -534,10 +597,10 @@ def _image_source(image: dict[str, Any]) -> dict[str, Any]:
     name, tag = image.get("image_name"), image.get("tag")
     if not isinstance(name, str) or not isinstance(tag, str):
         raise Reject(_error(400, "source.image needs image_name and tag"))
-    registry_id = image.get("registry_id", _DOCKER_HUB["id"])
-    if registry_id != _DOCKER_HUB["id"]:  # the sandbox organisation has one registry
+    registry_id = image.get("registry_id", DOCKER_HUB["id"])
+    if registry_id != DOCKER_HUB["id"]:  # the sandbox organisation has one registry
         raise Reject(_error(400, f"Container registry {registry_id} not found"))
-    return {"image_name": name, "tag": tag, "registry_id": registry_id, "registry": dict(_DOCKER_HUB)}
+    return {"image_name": name, "tag": tag, "registry_id": registry_id, "registry": dict(DOCKER_HUB)}
 
 
 def _docker_source(docker: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
@@ -548,7 +611,7 @@ def _docker_source(docker: dict[str, Any], current: dict[str, Any]) -> dict[str,
     ):
         raise Reject(_error(400, "source.docker.git_repository needs url, owner, name and provider"))
     previous = json_object(json_object(current.get("docker")).get("git_repository"))
-    deployed = {k: previous[k] for k in _DEPLOYED_COMMIT_KEYS if k in previous and previous.get("url") == repo["url"]}
+    deployed = {k: previous[k] for k in DEPLOYED_COMMIT_KEYS if k in previous and previous.get("url") == repo["url"]}
     git_repository = {
         "has_access": True,
         **{k: repo[k] for k in ("provider", "owner", "url", "name")},
@@ -581,51 +644,21 @@ def _schedule(job_type: str, schedule: dict[str, Any]) -> dict[str, Any]:
     return {**events, "lifecycle_type": lifecycle_type} if lifecycle_type else events
 
 
-def _progress(state: str) -> str:
-    """status_details.status for a state."""
-    if state.endswith("QUEUED"):
-        return "QUEUED"
-    if state.endswith("ING"):
-        return "ONGOING"
-    return "ERROR" if state.endswith("_ERROR") else "SUCCESS"
-
-
 def _details(action: str, status: str) -> dict[str, str]:
     return {"action": action, "status": status, "sub_action": "NONE"}
 
 
 def _steps(state: str) -> dict[str, Any]:
     """ServiceStepMetrics: queueing once it is over, then the deployment step once the action has ended."""
-    progress = _progress(state)
+    step = progress(state)
     details: list[dict[str, Any]] = []
-    if progress != "QUEUED":
-        details.append({"step_name": "DEPLOYMENT_QUEUEING", "status": "SUCCESS", "duration_sec": _QUEUEING_SEC})
-    if progress in ("SUCCESS", "ERROR"):
-        details.append({"step_name": "DEPLOYMENT", "status": progress, "duration_sec": _DEPLOYMENT_SEC})
+    if step != "QUEUED":
+        details.append({"step_name": "DEPLOYMENT_QUEUEING", "status": "SUCCESS", "duration_sec": QUEUEING_SEC})
+    if step in ("SUCCESS", "ERROR"):
+        details.append({"step_name": "DEPLOYMENT", "status": step, "duration_sec": DEPLOYMENT_SEC})
         return {
-            "total_duration_sec": _QUEUEING_SEC + _DEPLOYMENT_SEC,
-            "total_computing_duration_sec": _DEPLOYMENT_SEC,
+            "total_duration_sec": QUEUEING_SEC + DEPLOYMENT_SEC,
+            "total_computing_duration_sec": DEPLOYMENT_SEC,
             "details": details,
         }
     return {"total_duration_sec": None, "total_computing_duration_sec": 0, "details": details}
-
-
-def _seed_status(job_id: str, state: str, action: str, service_status: str) -> dict[str, Any]:
-    status: dict[str, Any] = {
-        "id": job_id,
-        "state": state,
-        "service_deployment_status": service_status,
-        "is_part_last_deployment": False,
-        "status_details": _details(action, "NEVER"),
-        "deployment_request_id": None,
-        "deployment_requests_count": 0,
-    }
-    if service_status != "NEVER_DEPLOYED":
-        status.update(
-            last_deployment_date=_DEPLOYED_AT,
-            is_part_last_deployment=True,
-            steps=_steps(state),
-            execution_id=f"{job_id}-1-1750255467",
-            status_details=_details(action, _progress(state)),
-        )
-    return status
