@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from .qovery import CLEANUP_TEMP, NIGHTLY_REPORT, SEED_DATABASE
+from .qovery_estate import MIGRATE_DB
 
 EXAMPLES: dict[str, tuple[dict[str, Any], ...]] = {
     "commvault-run-backup-job": ({"subclientId": 12},),
@@ -27,6 +28,8 @@ EXAMPLES: dict[str, tuple[dict[str, Any], ...]] = {
     "redeploy-job": ({"jobId": NIGHTLY_REPORT},),
     "stop-job": ({"jobId": NIGHTLY_REPORT},),
     "uninstall-job": ({"jobId": NIGHTLY_REPORT},),
+    "qovery-list-jobs": ({"name": "nightly-report", "environment": "staging"},),
+    "qovery-list-deployments": ({"jobId": MIGRATE_DB},),
     "wait-for-job": (
         {"vendor": "commvault", "jobId": 9612, "timeoutSeconds": 60},
         {"vendor": "qovery", "jobId": NIGHTLY_REPORT, "timeoutSeconds": 60},

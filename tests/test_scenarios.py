@@ -1,0 +1,99 @@
+"""The operator requests of the agent tasks, each driven through the MCP client from the names in the request
+alone, along the short path a careful agent takes (the sandbox's estate holds those names)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from mcp import Client
+
+from jobctl_mcp.sandbox import Sandbox
+from tests.conftest import data
+
+pytestmark = pytest.mark.anyio
+
+
+async def call(client: Client, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    return data(await client.call_tool(tool, arguments))
+
+
+async def test_1_deploy_weekly_export_in_production_at_a_tag_and_wait_until_live(
+    client: Client, sandbox: Sandbox
+) -> None:
+    found = await call(client, "qovery-list-jobs", {"name": "weekly-export", "environment": "production"})
+    assert found["total"] == 1
+    job = found["jobs"][0]
+    assert (job["name"], job["environment"]["name"]) == ("weekly-export", "production")
+    await call(client, "deploy-job", {"jobId": job["id"], "imageTag": "2.1.0"})
+    waited = await call(client, "wait-for-job", {"vendor": "qovery", "jobId": job["id"]})
+    assert (waited["finished"], waited["succeeded"], waited["state"]) == (True, True, "DEPLOYED")
+    deploys = sandbox.qovery.requests_matching("POST", rf"^/job/{job['id']}/deploy$")
+    assert [request.body for request in deploys] == [{"image_tag": "2.1.0"}]
+
+
+async def test_2_the_state_of_every_job_in_staging(client: Client) -> None:
+    staging = await call(client, "qovery-list-jobs", {"environment": "staging"})
+    assert staging["total"] == len(staging["jobs"]) >= 2
+    assert {job["environment"]["name"] for job in staging["jobs"]} == {"staging"}
+    assert all(job["state"] for job in staging["jobs"]), "each job comes with its state"
+
+
+async def test_7_why_the_last_deployment_of_migrate_db_failed(client: Client) -> None:
+    (job,) = (await call(client, "qovery-list-jobs", {"name": "migrate-db"}))["jobs"]
+    history = await call(client, "qovery-list-deployments", {"jobId": job["id"]})
+    failed = next(d for d in history["deployments"] if d["status"].endswith("ERROR"))
+    assert history["log"]["deploymentId"] == failed["id"]
+    first = history["log"]["lines"][0]
+    assert first["error"] is True
+    assert "does not exist" in first["message"]
+
+
+async def test_9_two_jobs_called_nightly_report_redeploy_the_one_in_staging(client: Client, sandbox: Sandbox) -> None:
+    both = await call(client, "qovery-list-jobs", {"name": "nightly-report"})
+    assert {job["environment"]["name"] for job in both["jobs"]} == {"staging", "production"}
+    staging = next(job for job in both["jobs"] if job["environment"]["name"] == "staging")
+    await call(client, "redeploy-job", {"jobId": staging["id"]})
+    redeployed = [r.url_path for r in sandbox.qovery.requests if r.method == "POST"]
+    assert redeployed == [f"/job/{staging['id']}/redeploy"]
+
+
+async def test_10_stop_every_deployed_job_in_staging(client: Client, sandbox: Sandbox) -> None:
+    staging = (await call(client, "qovery-list-jobs", {"environment": "staging"}))["jobs"]
+    deployed = [job["id"] for job in staging if job["state"] == "DEPLOYED"]
+    assert len(deployed) >= 2
+    for job_id in deployed:
+        await call(client, "stop-job", {"jobId": job_id})
+    stopped = sorted(r.url_path for r in sandbox.qovery.requests if r.method == "POST")
+    assert stopped == sorted(f"/job/{job_id}/stop" for job_id in deployed)
+
+
+async def test_finding_jobs_costs_one_services_request_and_one_per_environment_shown(
+    client: Client, sandbox: Sandbox
+) -> None:
+    await call(client, "qovery-list-jobs", {"name": "nightly-report"})
+    await call(client, "qovery-list-jobs", {"name": "nightly-report"})
+    paths = [r.url_path for r in sandbox.qovery.requests]
+    assert paths.count("/organization") == 1, "the organization list is asked once"
+    assert sum(p.endswith("/services") for p in paths) == 2
+    assert sum(p.endswith("/job/status") for p in paths) == 4  # two environments, twice
+
+
+async def test_qovery_organization_id_skips_the_organization_list(
+    connect: Any, sandbox: Sandbox
+) -> None:
+    from jobctl_mcp.sandbox.qovery_estate import ORGANIZATION_ID
+
+    async with connect(env={"QOVERY_ORGANIZATION_ID": ORGANIZATION_ID}) as client:
+        assert (await call(client, "qovery-list-jobs", {"name": "weekly-export"}))["total"] == 1
+    assert "/organization" not in [r.url_path for r in sandbox.qovery.requests]
+
+
+async def test_paging_reaches_exactly_total_distinct_jobs(client: Client) -> None:
+    seen: list[str] = []
+    offset: int | None = 0
+    while offset is not None:
+        page = await call(client, "qovery-list-jobs", {"limit": 2, "offset": offset})
+        seen += [job["id"] for job in page["jobs"]]
+        offset = page["nextOffset"]
+    assert len(seen) == len(set(seen)) == page["total"]
