@@ -8,12 +8,13 @@ from collections.abc import AsyncGenerator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from urllib.parse import quote
 
 import anyio
 from mcp import Client
 from mcp_types import CallToolResult
 
-from jobctl_mcp.client import IDEMPOTENT_METHODS
+from jobctl_mcp.client import IDEMPOTENT_METHODS, Route
 from jobctl_mcp.sandbox import COMMVAULT_API_KEY, Sandbox
 from jobctl_mcp.sandbox.examples import EXAMPLES
 from jobctl_mcp.sandbox.faults import Fault, RecordedRequest, VendorSim
@@ -64,13 +65,24 @@ class ToolCase:
         return self.sim(sandbox).requests_matching(self.method, self.path)
 
 
+def _path(route: Route, arguments: dict[str, Any]) -> str:
+    """A regex of the route's path: the example's own values where it gives them, any one segment elsewhere."""
+    parts = re.split(r"({\w+})", route.path)
+    return "".join(
+        (quote(str(arguments[part[1:-1]]), safe="") if part[1:-1] in arguments else "[^/]+")
+        if part.startswith("{")
+        else re.escape(part)
+        for part in parts
+    )
+
+
 def _case(spec: AnySpec, arguments: dict[str, Any], label: str) -> ToolCase:
     """The case of one example call, from its row: the request that is its own, and what its answer must be."""
     vendor = spec.vendor or arguments["vendor"]
     # A tool with no request of its own (wait-for-job) polls the routes other rows of its vendor read.
     own = [spec] if spec.route else [s for s in ALL_TOOLS if s.vendor == vendor and s.route in spec.reads]
     routes = [s.route for s in own if s.route]
-    paths = "|".join(re.escape(route.format(**arguments)) for route in routes)
+    paths = "|".join(_path(route, arguments) for route in routes)
     parsed = spec.parse and spec.input.model_validate(arguments)
     return ToolCase(
         spec.name,

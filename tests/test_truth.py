@@ -41,3 +41,20 @@ async def test_a_commvault_job_id_is_an_integer_everywhere(client: Client) -> No
     assert all(isinstance(job["jobId"], int) for job in listed["jobs"])
     schema = next(t for t in (await client.list_tools()).tools if t.name == "wait-for-job").output_schema or {}
     assert {"type": "integer"} in schema["properties"]["jobId"]["anyOf"]
+
+
+async def test_a_killed_job_carries_no_waiting_reason(client: Client) -> None:
+    waiting = [
+        job
+        for job in data(await client.call_tool("commvault-list-jobs", {"jobCategory": "Active", "jobFilter": "All"}))[
+            "jobs"
+        ]
+        if job.get("reason") and "Waiting" in job["reason"]
+    ]
+    assert waiting, "the sandbox has a job waiting for a MediaAgent"
+    job_id = waiting[0]["jobId"]
+    data(await client.call_tool("commvault-kill-running-job", {"jobId": job_id}))
+    final = data(await client.call_tool("wait-for-job", {"vendor": "commvault", "jobId": job_id}))
+    assert final["state"] == "Killed"
+    assert final["commvault"]["reason"] is None
+    assert data(await client.call_tool("commvault-get-job-details", {"jobId": job_id})).get("reason") is None

@@ -41,9 +41,6 @@ KILL = Route("POST", "/Job/{jobId}/action/kill")
 # The seeds' /action/suspend does not exist: Commvault suspends with /action/pause (commvault.md §3).
 PAUSE = Route("POST", "/Job/{jobId}/action/pause")
 RESUME = Route("POST", "/Job/{jobId}/action/resume")
-# Why a job waits or failed, who started and stopped it (cvpysdk job.py: _get_job_details, get_events).
-JOB_DETAILS = Route("POST", "/JobDetails", reads_only=True)
-EVENTS = Route("GET", "/Events")
 
 _TOKEN_PREFIXES = ("QSDK ", "SAML ", "Bearer ")
 _NARROW = "To ask for less, narrow the query with lookupTime, jobFilter or clientId, or a smaller limit."
@@ -97,6 +94,8 @@ class Job(ToolOutput):
     endTime: str | None = Field(default=None, description="ISO 8601, UTC; null while the job is active")
     phase: VendorText | None = None
     reason: VendorText | None = Field(default=None, description="Why the job waits or failed, as Commvault says")
+    failedFiles: int | None = Field(default=None, description="Items a job completed with errors could not copy")
+    failedFolders: int | None = None
 
     @classmethod
     def from_summary(cls, summary: dict[str, Any]) -> Self:
@@ -116,6 +115,9 @@ class Job(ToolOutput):
             endTime=iso_time(summary.get("jobEndTime")),
             phase=_text(summary.get("currentPhaseName")),
             reason=_reason(summary),
+            # Zero failed items says nothing an agent needs: only a job that completed with errors shows them.
+            failedFiles=json_int(summary.get("totalFailedFiles")) or None,
+            failedFolders=json_int(summary.get("totalFailedFolders")) or None,
         )
 
 
@@ -133,20 +135,7 @@ def _reason(summary: dict[str, Any]) -> str | None:
     return _text(summary.get("pendingReason"))
 
 
-class Event(ToolOutput):
-    time: str | None = Field(default=None, description="ISO 8601, UTC")
-    severity: str
-    description: VendorText
-
-
 class JobDetails(Job):
-    startedBy: VendorText | None = None
-    stoppedBy: VendorText | None = Field(default=None, description="Who suspended or killed the job, and when")
-    failedFiles: int | None = Field(default=None, description="Items a job completed with errors could not copy")
-    failedFolders: int | None = None
-    events: list[Event] = Field(
-        default_factory=list[Event], description="The job's latest events, errors and warnings first"
-    )
     raw: dict[str, Any] | None = Field(default=None, description="Commvault's full jobSummary, when raw=true")
 
 
@@ -478,73 +467,12 @@ def read_job(data: Any, job_id: int) -> JobDetails | None:
             f"no job {job_id}",
             "A job started seconds ago may not be listed yet.",
         )
-    summary = summaries[0]
-    failed = {key: json_int(summary.get(f"total{key[0].upper()}{key[1:]}")) or None for key in _FAILED_ITEMS}
-    return JobDetails.from_summary(summary).model_copy(update={"raw": summary, **failed})
+    return JobDetails.from_summary(summaries[0]).model_copy(update={"raw": summaries[0]})
 
 
-_FAILED_ITEMS = ("failedFiles", "failedFolders")
-
-
-async def get_job_details(client: CommvaultClient, args: JobDetailsInput) -> JobDetails:
-    job = await client.get_job(args.jobId)
-    why: dict[str, Any] = {"raw": job.raw if args.raw else None}
-    # Who started it and why it waits come from the job's details, who stopped it from its events: both only
-    # add to the summary, so a failure to read them costs the agent those fields, not the answer.
-    try:
-        detail = await client.call(
-            f"get details of job {args.jobId}", JOB_DETAILS, _job_detail, "job details",
-            send=Send(json={"jobId": args.jobId}),
-        )  # fmt: skip
-        events = await client.call(
-            f"get events of job {args.jobId}", EVENTS, _events, "an event list", send=Send(params={"jobId": args.jobId})
-        )
-    except JobctlError as exc:
-        log.warning("Commvault: job %s read, but not its details or events: %s", args.jobId, exc)
-        return job.model_copy(update=why)
-    delay = _text(json_object(detail.get("progressInfo")).get("reasonForJobDelay"))
-    if delay and (job.reason is None) and (not FINISHED.search(job.status) or FAILED.search(job.status)):
-        why["reason"] = delay
-    why["startedBy"] = json_str(json_object(detail.get("generalInfo")).get("jobStartedBy"))
-    why["stoppedBy"] = _stopped_by([*(e.description for e in events), delay or ""], events, job)
-    why["events"] = events[:MAX_EVENTS]
-    return job.model_copy(update=why)
-
-
-MAX_EVENTS = 10
-_SEVERITY = {9: "Critical", 6: "Major", 3: "Minor", 0: "Information"}
-_STOPPED = re.compile(r"\b(killed|suspended|paused)\b.*?\bby\b(?: user)? \[?([^\]\s,]+)", re.IGNORECASE)
-
-
-def _job_detail(data: Any) -> dict[str, Any] | None:
-    detail = json_object(json_object(json_object(data).get("job")).get("jobDetail"))
-    return detail or None
-
-
-def _events(data: Any) -> list[Event] | None:
-    body = json_object(data)
-    if data is not None and not isinstance(data, dict):
-        return None
-    # No commservEvents ({}): the job has no events, which is no error (cvpysdk raises, we report none).
-    raw = [json_object(event) for event in json_list(body.get("commservEvents"))]
-    ordered = sorted(raw, key=lambda e: (json_int(e.get("severity")) or 0, json_int(e.get("timeSource")) or 0))
-    return [
-        Event(
-            time=iso_time(event.get("timeSource")),
-            severity=_SEVERITY.get(json_int(event.get("severity")) or 0, "Information"),
-            description=_text(event.get("description")) or "",
-        )
-        for event in reversed(ordered)
-        if _text(event.get("description"))
-    ]
-
-
-def _stopped_by(texts: list[str], events: list[Event], job: Job) -> str | None:
-    for text, event in zip(texts, [*events, None], strict=False):
-        if found := _STOPPED.search(text):
-            when = (event.time if event else None) or job.endTime
-            return f"{found.group(1).lower()} by {found.group(2)}" + (f" at {when}" if when else "")
-    return None
+def parse_job_details(data: Any, args: JobDetailsInput) -> JobDetails | None:
+    job = read_job(data, args.jobId)
+    return job.model_copy(update={"raw": job.raw if args.raw else None}) if job else None
 
 
 def _action(route: Route, action: Literal["kill", "suspend", "resume"]) -> Any:
@@ -642,8 +570,9 @@ COMMVAULT_TOOLS: tuple[AnySpec, ...] = (
         input=JobDetailsInput,
         output=JobDetails,
         route=GET_JOB,
-        reads=(JOB_DETAILS, EVENTS),
-        run=get_job_details,
+        label="get job {jobId}",
+        expects=JOB_LIST,
+        parse=parse_job_details,
         advice=_FIND_JOBS,
     ),
     ToolSpec(

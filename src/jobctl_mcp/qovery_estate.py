@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from jobctl_mcp.client import Route, Send, json_object, json_str, plain_text
-from jobctl_mcp.qovery import GET_JOB, JobId, QoveryClient
+from jobctl_mcp.qovery import GET_JOB, ORGANIZATIONS, JobId, QoveryClient
 from jobctl_mcp.spec import READ, Advice, AnySpec, ToolInput, ToolOutput, ToolSpec, VendorText, page_of
 
 # The official Qovery OpenAPI spec: listServicesByOrganizationId, getEnvironmentJobStatus,
@@ -18,6 +18,9 @@ SERVICES = Route("GET", "/organization/{organizationId}/services")
 JOB_STATES = Route("GET", "/environment/{environmentId}/job/status")
 DEPLOYMENTS = Route("GET", "/job/{jobId}/deploymentHistoryV2")
 LOGS = Route("GET", "/environment/{environmentId}/logs")
+
+_SERVICE_LIST = "a service list"
+_DEPLOYMENT_LIST = "a deployment list"
 
 Text = Annotated[str, Field(min_length=1, max_length=256)]
 
@@ -94,7 +97,7 @@ async def list_jobs(client: QoveryClient, args: ListJobsInput) -> JobList:
     for organization in await client.organization_ids():
         label = f"list services of organization {organization}"
         path = {"organizationId": organization}
-        jobs += await client.call(label, SERVICES, _services, "a service list", path=path)
+        jobs += await client.call(label, SERVICES, _services, _SERVICE_LIST, path=path)
     wanted = args.name.lower() if args.name else None
     jobs = [
         job
@@ -266,7 +269,8 @@ QOVERY_ESTATE_TOOLS: tuple[AnySpec, ...] = (
         input=ListJobsInput,
         output=JobList,
         route=SERVICES,
-        reads=(JOB_STATES,),
+        expects=_SERVICE_LIST,
+        reads=(ORGANIZATIONS, JOB_STATES),
         run=list_jobs,
     ),
     ToolSpec(
@@ -279,6 +283,7 @@ QOVERY_ESTATE_TOOLS: tuple[AnySpec, ...] = (
         input=ListDeploymentsInput,
         output=DeploymentList,
         route=DEPLOYMENTS,
+        expects=_DEPLOYMENT_LIST,
         reads=(GET_JOB, LOGS),
         run=list_deployments,
         advice=_FIND,
