@@ -1,12 +1,15 @@
-"""Settings from the environment and an optional .env file, built once in main() and passed down."""
+"""Settings from the environment, and from a .env file or a secrets directory when the operator names one, built
+once in main() and passed down."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, FilePath, SecretStr, field_validator
+from pydantic import Field, FilePath, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from jobctl_mcp.errors import ConfigError
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 Toolset = Literal["commvault", "qovery"]
@@ -19,7 +22,9 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(
         env_prefix="JOBCTL_",
-        env_file=".env",
+        # No .env from the working directory: whoever controls that directory would choose the vendor URLs the
+        # credentials are sent to. A file is read only when the operator names it (from_environment).
+        env_file=None,
         env_ignore_empty=True,
         extra="ignore",
         validate_by_name=True,
@@ -159,3 +164,25 @@ def is_secret(field: str) -> bool:
     """Whether a Settings field holds a secret (its type says so)."""
     annotation = Settings.model_fields[field].annotation
     return annotation is not None and SecretStr in (annotation, *getattr(annotation, "__args__", ()))
+
+
+def from_environment(env_file: Path | None = None, secrets_dir: Path | None = None) -> Settings:
+    """The settings from the environment, then from `env_file`, then from `secrets_dir` (one file per variable,
+    named like it, as a Kubernetes Secret is mounted). Raises ConfigError: one line naming each variable at fault."""
+    if env_file is not None and not env_file.is_file():
+        raise ConfigError(f"JOBCTL_ENV_FILE (or --env-file) names no readable file: {env_file}")
+    if secrets_dir is not None and not secrets_dir.is_dir():
+        raise ConfigError(f"JOBCTL_SECRETS_DIR (or --secrets-dir) names no directory: {secrets_dir}")
+    sources: dict[str, Any] = {"_env_file": env_file, "_secrets_dir": secrets_dir}
+    try:
+        return Settings(**sources)
+    except ValidationError as exc:
+        # e["msg"] never holds the value itself, so a refused secret is not shown.
+        problems = "; ".join(f"{_variable(e['loc'])}: {e['msg']}" for e in exc.errors(include_url=False))
+        raise ConfigError(f"invalid configuration: {problems}") from None
+
+
+def _variable(loc: tuple[int | str, ...]) -> str:
+    first, *rest = map(str, loc)
+    name = variable_name(first) if first in Settings.model_fields else first
+    return ".".join([name, *rest])
