@@ -29,7 +29,7 @@ from tests.conftest import Sleeps, data, error, isolated_settings
 
 pytestmark = pytest.mark.anyio
 
-TOKEN = "s3cret-token-for-tests"
+TOKEN = "s3cret-token-for-tests-0123456789abcdef"
 CRON = "7c0f1c57-5b7e-4d2a-9c55-0f2a4c1b9e11"
 INITIALIZE = {
     "jsonrpc": "2.0",

@@ -5,11 +5,20 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, FilePath, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from jobctl_mcp.errors import ConfigError
+
+# The endpoint token and the state key guard every request and every confirmation: a guessable one is refused.
+MIN_KEY_LENGTH = 32
+# Every placeholder secret in deploy/ starts with this, so that a manifest applied unfilled cannot start.
+PLACEHOLDER_MARK = "replace-with-"
+USERINFO_REFUSED = "must not carry a user or password (user:password@): set the credentials in their own variables"
+PLACEHOLDER_REFUSED = f"is still a placeholder ({PLACEHOLDER_MARK}...): set a real value"
+TOO_SHORT = f"must be at least {MIN_KEY_LENGTH} characters (generate one with: openssl rand -hex 32)"
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 Toolset = Literal["commvault", "qovery"]
@@ -97,7 +106,9 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="Address the HTTP endpoint binds")
     port: int = Field(default=8000, ge=0, le=65535, description="Port of the HTTP endpoint")
     stateless: bool = Field(default=False, description="No HTTP sessions: any replica can answer any request")
-    http_token: SecretStr | None = Field(default=None, description="Bearer token every HTTP request must carry")
+    http_token: SecretStr | None = Field(
+        default=None, description="Bearer token every HTTP request must carry (32+ characters)"
+    )
     http_token_file: Path | None = Field(
         default=None, description="File holding that token, read again when it changes (rotation without restart)"
     )
@@ -115,7 +126,40 @@ class Settings(BaseSettings):
             return None
         if not value.startswith(("https://", "http://")):
             raise ValueError("must start with https:// or http://")
+        # A user:password@ would travel into dry-run output, the audit file and debug logs with every URL shown.
+        if "@" in urlsplit(value).netloc:
+            raise ValueError(USERINFO_REFUSED)
         return value.rstrip("/")
+
+    @field_validator("commvault_webserver")
+    @classmethod
+    def _bare_host(cls, value: str | None) -> str | None:
+        if value is not None and "@" in value:
+            raise ValueError(USERINFO_REFUSED)
+        return value
+
+    @field_validator("commvault_api_key", "qovery_api_key", "http_token", "state_key")
+    @classmethod
+    def _stripped(cls, value: SecretStr | None) -> SecretStr | None:
+        # A key pasted with its trailing newline would otherwise reach an HTTP header, and the HTTP library's
+        # debug log with it.
+        if value is None or not value.get_secret_value().strip():
+            return None
+        return SecretStr(value.get_secret_value().strip())
+
+    @field_validator("commvault_api_key", "commvault_password", "qovery_api_key", "http_token", "state_key")
+    @classmethod
+    def _not_a_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and is_placeholder(value.get_secret_value()):
+            raise ValueError(PLACEHOLDER_REFUSED)
+        return value
+
+    @field_validator("http_token", "state_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_KEY_LENGTH:
+            raise ValueError(TOO_SHORT)
+        return value
 
     @field_validator("toolsets", "tools", "exclude_tools", "allowed_hosts", "allowed_origins", mode="before")
     @classmethod
@@ -164,6 +208,17 @@ def is_secret(field: str) -> bool:
     """Whether a Settings field holds a secret (its type says so)."""
     annotation = Settings.model_fields[field].annotation
     return annotation is not None and SecretStr in (annotation, *getattr(annotation, "__args__", ()))
+
+
+def is_placeholder(secret: str) -> bool:
+    return PLACEHOLDER_MARK in secret.lower()
+
+
+def key_problem(key: str) -> str | None:
+    """Why a bearer token or state key cannot be used (too short, a placeholder), or None when it can."""
+    if is_placeholder(key):
+        return PLACEHOLDER_REFUSED
+    return TOO_SHORT if len(key) < MIN_KEY_LENGTH else None
 
 
 def from_environment(env_file: Path | None = None, secrets_dir: Path | None = None) -> Settings:
