@@ -130,6 +130,24 @@ async def test_probes(sandbox: Sandbox) -> None:
     assert not sandbox.qovery.requests_matching("GET", r"/job/")  # the check reads no job
 
 
+@pytest.mark.parametrize(
+    ("header", "status"), [({"Host": "rebound.example"}, 421), ({"Origin": "https://rebound.example"}, 403)]
+)
+async def test_the_vendor_check_obeys_the_host_and_origin_rules(
+    sandbox: Sandbox, header: dict[str, str], status: int
+) -> None:
+    """A DNS-rebinding page reaching a token-less local server must not trigger a vendor login and read its answer."""
+    with endpoint(sandbox) as base:
+        async with httpx2.AsyncClient() as http:
+            refused = await http.get(f"{base}/readyz?check=vendors", headers=header)
+            assert refused.status_code == status
+            assert sandbox.commvault.requests == sandbox.qovery.requests == []
+            probe = await http.get(f"{base}/readyz", headers={"Host": "10.1.2.3:8000"})  # by the pod's address
+            checked = await http.get(f"{base}/readyz?check=vendors")
+    assert probe.status_code == checked.status_code == 200
+    assert [r.path for r in sandbox.commvault.requests] == ["/Login", "/Job"]
+
+
 async def test_readiness_fails_when_a_configured_vendor_refuses_the_credentials(sandbox: Sandbox) -> None:
     with endpoint(sandbox, http_token=TOKEN) as base:
         sandbox.qovery.faults.add(Fault("response", status=401, body={"status": 401, "detail": "Token revoked"}))

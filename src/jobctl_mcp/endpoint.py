@@ -26,7 +26,6 @@ from jobctl_mcp.server import AppState, Transports
 log = logging.getLogger(__name__)
 
 MCP_PATH = "/mcp"
-PROBES = ("/healthz", "/readyz")
 _LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
 
 
@@ -111,13 +110,15 @@ class Guard:
     def _refusal(self, scope: Scope) -> Response | None:
         headers = Headers(scope=scope)
         path: str = scope["path"]
-        # Orchestrators probe a pod by its address, so the probes skip the Host check; they never send an Origin.
-        if path not in PROBES and not _matches(headers.get("host", ""), self._hosts):
+        # Orchestrators probe a pod by its address, so the two probes that reach no vendor skip the Host check (they
+        # never send an Origin). Every other route, /readyz?check=vendors included, is what a DNS-rebinding page
+        # would aim at: it gets the same Host and Origin checks as /mcp.
+        public = path == "/healthz" or (path == "/readyz" and not scope.get("query_string"))
+        if not public and not _matches(headers.get("host", ""), self._hosts):
             return PlainTextResponse("Invalid Host header", status_code=421)
         origin = headers.get("origin")
         if origin and not _matches(origin, self._origins):
             return PlainTextResponse("Invalid Origin header", status_code=403)
-        public = path == "/healthz" or (path == "/readyz" and not scope.get("query_string"))
         if self._tokens is not None and not public and not self._tokens.accepts(headers.get("authorization")):
             return JSONResponse(
                 {"error": "unauthorized"},
