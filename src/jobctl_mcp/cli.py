@@ -144,8 +144,9 @@ async def serve(settings: Settings, args: argparse.Namespace) -> None:
         return
     from jobctl_mcp.endpoint import MCP_PATH, http_app, serve_http
 
+    app = http_app(server, settings, transports)
     log.info("jobctl-mcp %s serving on http://%s:%s%s%s", __version__, settings.host, settings.port, MCP_PATH, mode)
-    await serve_http(http_app(server, settings, transports), settings)
+    await serve_http(app, settings)
 
 
 def _vendors(settings: Settings, sandbox: bool) -> tuple[Settings, Any]:
