@@ -115,6 +115,16 @@ class Settings(BaseSettings):
     allowed_hosts: Names = Field(default=(), description="Host headers accepted besides loopback ('*': any)")
     allowed_origins: Names = Field(default=(), description="Origin headers accepted besides loopback")
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest HTTP request body accepted")
+    header_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds a client has to send a request's headers; then it is disconnected"
+    )
+    body_timeout: float = Field(
+        default=30.0, gt=0, description="Seconds a client has to send a request's body once its headers arrived"
+    )
+    idle_timeout: int = Field(default=5, ge=1, description="Seconds an idle keep-alive HTTP connection stays open")
+    max_connections: int = Field(
+        default=1000, ge=1, description="HTTP connections served at once; a request beyond them gets 503"
+    )
     state_key: SecretStr | None = Field(
         default=None, description="Key that seals confirmation state, shared by replicas (32+ characters)"
     )

@@ -3,6 +3,7 @@ Origin checks against DNS rebinding, a body cap, health probes, and stateless mo
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import ipaddress
 import logging
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import anyio
 import anyio.to_thread
+import h11
 import uvicorn
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
@@ -21,6 +23,7 @@ from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from jobctl_mcp import __version__
 from jobctl_mcp.check import check_vendors, healthy
@@ -274,6 +277,68 @@ def http_app(
     return Guard(app, tokens, hosts, (*origins, *settings.allowed_origins))
 
 
+class RequestDeadlines(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol, with deadlines for a request to arrive: its headers within `header_timeout` of
+    its first byte (or of the connection, when nothing comes), then its body within `body_timeout`. uvicorn has
+    neither, so a client that sent half a request held its connection forever. Answering is not timed here: once
+    the request is in, JOBCTL_CALL_TIMEOUT bounds the work and streams may stay open."""
+
+    header_timeout = 10.0
+    body_timeout = 30.0
+    _deadline: asyncio.TimerHandle | None = None
+    _waiting_for = ""
+
+    def connection_made(self, transport: asyncio.Transport) -> None:
+        super().connection_made(transport)
+        self._expect("headers", self.header_timeout)
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        state = self.conn.their_state
+        if state is h11.IDLE:  # part of the next request's headers (uvicorn's idle timer stopped on its first byte)
+            self._expect("headers", self.header_timeout)
+        elif state is h11.SEND_BODY:
+            self._expect("body", self.body_timeout)
+        else:
+            self._expect("", None)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._expect("", None)
+        super().connection_lost(exc)
+
+    def _expect(self, part: str, seconds: float | None) -> None:
+        if part == self._waiting_for:
+            return  # the deadline runs from when this part began, however slowly it trickles in
+        if self._deadline is not None:
+            self._deadline.cancel()
+        self._waiting_for = part
+        self._deadline = self.loop.call_later(seconds, self._expire) if seconds is not None else None
+
+    def _expire(self) -> None:
+        log.debug("closing a connection whose request %s did not arrive in time", self._waiting_for)
+        self._deadline = None
+        self.transport.close()
+
+
+def server_config(app: ASGIApp, settings: Settings) -> uvicorn.Config:
+    """uvicorn's configuration for the endpoint: deadlines for slow clients and a cap on connections."""
+
+    class Deadlines(RequestDeadlines):
+        header_timeout = settings.header_timeout
+        body_timeout = settings.body_timeout
+
+    return uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        lifespan="on",
+        http=Deadlines,
+        timeout_keep_alive=settings.idle_timeout,
+        # uvicorn answers 503 once this many connections are open, the asking one included.
+        limit_concurrency=settings.max_connections + 1,
+    )
+
+
 async def serve_http(app: ASGIApp, settings: Settings) -> None:
-    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", lifespan="on")
-    await uvicorn.Server(config).serve()
+    await uvicorn.Server(server_config(app, settings)).serve()
