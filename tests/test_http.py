@@ -3,10 +3,13 @@ protocol eras, and two stateless replicas serving one client."""
 
 from __future__ import annotations
 
+import errno
 import itertools
+import os
+import shutil
 import subprocess
 from collections import Counter
-from collections.abc import AsyncGenerator, Generator, Iterator
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
@@ -19,18 +22,19 @@ from mcp import Client
 from mcp.client.session import ClientRequestContext
 from mcp.client.streamable_http import streamable_http_client
 
-from jobctl_mcp.endpoint import http_app
+from jobctl_mcp.config import PLACEHOLDER_MARK
+from jobctl_mcp.endpoint import TOKEN_RECHECK_SECONDS, http_app
 from jobctl_mcp.sandbox import Sandbox, sandbox_env
 from jobctl_mcp.sandbox.faults import Fault
 from jobctl_mcp.sandbox.loopback import serving
 from jobctl_mcp.server import create_server, sandboxed
 from jobctl_mcp.tools import ALL_TOOLS
-from tests.commands import COMMAND, clean_env, running_http_server
+from tests.commands import COMMAND, clean_env, free_port, running_http_server
 from tests.conftest import Sleeps, data, error, isolated_settings
 
 pytestmark = pytest.mark.anyio
 
-TOKEN = "s3cret-token-for-tests"
+TOKEN = "s3cret-token-for-tests-0123456789abcdef"
 CRON = "7c0f1c57-5b7e-4d2a-9c55-0f2a4c1b9e11"
 INITIALIZE = {
     "jsonrpc": "2.0",
@@ -41,13 +45,26 @@ INITIALIZE = {
 JSON_RPC = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 
 
+class ManualClock:
+    """Paces the token file's re-reads; tests move it by hand instead of waiting."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self) -> None:
+        self.now += TOKEN_RECHECK_SECONDS
+
+
 @contextmanager
-def endpoint(sandbox: Sandbox, **settings: Any) -> Generator[str]:
+def endpoint(sandbox: Sandbox, clock: ManualClock | None = None, **settings: Any) -> Generator[str]:
     """The HTTP app against the in-process sandbox, served on a loopback port; yields its base URL."""
     configured = isolated_settings(**{"transport": "streamable-http", **settings})
     vendors = sandboxed(configured, sandbox.env())
     server = create_server(vendors, transports=sandbox.transports(), sleep=Sleeps(), sandbox=True)
-    with serving(http_app(server, vendors, sandbox.transports())) as base:
+    with serving(http_app(server, vendors, sandbox.transports(), clock=clock or ManualClock())) as base:
         yield base
 
 
@@ -131,6 +148,24 @@ async def test_probes(sandbox: Sandbox) -> None:
     assert not sandbox.qovery.requests_matching("GET", r"/job/")  # the check reads no job
 
 
+@pytest.mark.parametrize(
+    ("header", "status"), [({"Host": "rebound.example"}, 421), ({"Origin": "https://rebound.example"}, 403)]
+)
+async def test_the_vendor_check_obeys_the_host_and_origin_rules(
+    sandbox: Sandbox, header: dict[str, str], status: int
+) -> None:
+    """A DNS-rebinding page reaching a token-less local server must not trigger a vendor login and read its answer."""
+    with endpoint(sandbox) as base:
+        async with httpx2.AsyncClient() as http:
+            refused = await http.get(f"{base}/readyz?check=vendors", headers=header)
+            assert refused.status_code == status
+            assert sandbox.commvault.requests == sandbox.qovery.requests == []
+            probe = await http.get(f"{base}/readyz", headers={"Host": "10.1.2.3:8000"})  # by the pod's address
+            checked = await http.get(f"{base}/readyz?check=vendors")
+    assert probe.status_code == checked.status_code == 200
+    assert [r.path for r in sandbox.commvault.requests] == ["/Login", "/Job"]
+
+
 async def test_readiness_fails_when_a_configured_vendor_refuses_the_credentials(sandbox: Sandbox) -> None:
     with endpoint(sandbox, http_token=TOKEN) as base:
         sandbox.qovery.faults.add(Fault("response", status=401, body={"status": 401, "detail": "Token revoked"}))
@@ -148,24 +183,112 @@ async def test_a_body_over_the_cap_is_refused(sandbox: Sandbox) -> None:
     assert answer.status_code == 413
 
 
+FIRST = "the-first-token-0123456789abcdef-0001"
+SECOND = "the-rotated-token-0123456789abcdef-02"  # as long as FIRST: a rotation that keeps the size
+
+
+@asynccontextmanager
+async def token_status(base: str) -> AsyncGenerator[Callable[[str], Awaitable[int]]]:
+    """A function giving the status /mcp answers to `initialize` with a token."""
+    async with httpx2.AsyncClient(timeout=30) as http:
+
+        async def status(token: str) -> int:
+            headers = JSON_RPC | {"Authorization": f"Bearer {token}"}
+            return (await http.post(f"{base}/mcp", json=INITIALIZE, headers=headers)).status_code
+
+        yield status
+
+
 async def test_a_rotated_token_file_takes_effect_without_restart(sandbox: Sandbox, tmp_path: Path) -> None:
     token_file = tmp_path / "token"
-    token_file.write_text("first-token\n")
-    with endpoint(sandbox, http_token_file=str(token_file)) as base:
-        async with httpx2.AsyncClient() as http:
-
-            async def status(token: str) -> int:
-                headers = JSON_RPC | {"Authorization": f"Bearer {token}"}
-                return (await http.post(f"{base}/mcp", json=INITIALIZE, headers=headers)).status_code
-
-            before = await status("first-token")
-            token_file.write_text("the-rotated-token\n")
-            after = (await status("first-token"), await status("the-rotated-token"))
+    token_file.write_text(f"{FIRST}\n")
+    clock = ManualClock()
+    with endpoint(sandbox, clock, http_token_file=str(token_file)) as base:
+        async with token_status(base) as status:
+            before = await status(FIRST)
+            token_file.write_text(f"{SECOND}\n")
+            clock.advance()
+            after = (await status(FIRST), await status(SECOND))
             token_file.unlink()
-            gone = await status("the-rotated-token")
+            clock.advance()
+            gone = await status(SECOND)
     assert before == 200
     assert after == (401, 200)
     assert gone == 401  # an unreadable token file lets nobody in
+
+
+async def test_a_rotation_keeping_size_and_mtime_is_seen_at_the_next_recheck(sandbox: Sandbox, tmp_path: Path) -> None:
+    token_file, staged = tmp_path / "token", tmp_path / "staged"
+    token_file.write_text(FIRST)
+    staged.write_text(SECOND)
+    old = token_file.stat()
+    os.utime(staged, ns=(old.st_atime_ns, old.st_mtime_ns))
+    clock = ManualClock()
+    with endpoint(sandbox, clock, http_token_file=str(token_file)) as base:
+        async with token_status(base) as status:
+            shutil.copy2(staged, token_file)  # cp -p: new content, same size, same mtime
+            assert (token_file.stat().st_size, token_file.stat().st_mtime_ns) == (old.st_size, old.st_mtime_ns)
+            within_the_recheck = (await status(FIRST), await status(SECOND))
+            clock.advance()
+            after_it = (await status(FIRST), await status(SECOND))
+    assert within_the_recheck == (200, 401)  # read at most once per TOKEN_RECHECK_SECONDS
+    assert after_it == (401, 200)
+
+
+async def write_end_once_read(fifo: Path) -> int:
+    """A write end of `fifo`, opened once something holds its read end (until then the open fails with ENXIO)."""
+    while True:
+        try:
+            return os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError as exc:
+            if exc.errno != errno.ENXIO:
+                raise
+        await anyio.sleep(0.01)
+
+
+async def test_a_token_file_that_blocks_refuses_requests_and_the_probes_still_answer(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    token_file, fifo = tmp_path / "token", tmp_path / "fifo"
+    token_file.write_text(FIRST)
+    clock = ManualClock()
+    with endpoint(sandbox, clock, http_token_file=str(token_file)) as base, anyio.fail_after(30):
+        async with token_status(base) as status, httpx2.AsyncClient() as http:
+            os.mkfifo(fifo)
+            os.replace(fifo, token_file)  # a FIFO nobody writes: reading it blocks, as a hung file system does
+            clock.advance()
+            refused: list[int] = []
+            probes: list[int] = []
+            writer = -1
+
+            async def send_the_token() -> None:
+                refused.append(await status(FIRST))
+
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(send_the_token)
+                writer = await write_end_once_read(token_file)  # the server is now stuck reading it
+                probes = [(await http.get(f"{base}{path}")).status_code for path in ("/healthz", "/readyz")]
+            os.close(writer)  # lets the stuck read end
+            token_file.unlink()
+            token_file.write_text(SECOND)
+            clock.advance()
+            recovered = await status(SECOND)
+    assert probes == [200, 200]
+    assert refused == [401]
+    assert recovered == 200
+
+
+@pytest.mark.parametrize("token", ["short-0123456789", f"{PLACEHOLDER_MARK}a-long-random-token"])
+def test_a_short_or_placeholder_token_file_stops_the_server_at_start(tmp_path: Path, token: str) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text(f"{token}\n")
+    env = clean_env(JOBCTL_HTTP_TOKEN_FILE=str(token_file))
+    args = [COMMAND, "--sandbox", "--transport", "streamable-http", "--port", str(free_port())]
+    refused = subprocess.run(args, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=30)
+    assert refused.returncode != 0
+    (line,) = refused.stderr.splitlines()
+    assert line.startswith(f"jobctl-mcp: JOBCTL_HTTP_TOKEN_FILE {token_file}: holds a token that ")
+    assert token not in line
 
 
 async def test_a_slow_vendor_cannot_hold_a_call_past_its_deadline(sandbox: Sandbox) -> None:

@@ -6,15 +6,16 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import anyio
-from pydantic import ValidationError
 
 from jobctl_mcp import __version__
-from jobctl_mcp.config import Settings
+from jobctl_mcp.config import Settings, from_environment
 from jobctl_mcp.errors import ConfigError
 
 log = logging.getLogger("jobctl_mcp")
@@ -24,7 +25,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="jobctl-mcp",
         description="MCP server for Commvault backup/restore jobs and Qovery deployment jobs. Vendor credentials "
-        "come from the environment or a .env file (see .env.example); --sandbox needs none.",
+        "come from the environment, or from a .env file or secrets directory you name (see .env.example); "
+        "--sandbox needs none.",
     )
     parser.add_argument(
         "command",
@@ -52,16 +54,33 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--read-only", action="store_true", help="serve only the tools that read (JOBCTL_READ_ONLY)")
     parser.add_argument("--log-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"), help="overrides JOBCTL_LOG_LEVEL")
+    parser.add_argument(
+        "--env-file",
+        type=Path,
+        default=_named("JOBCTL_ENV_FILE"),
+        help="read settings from this .env file too; the environment wins (JOBCTL_ENV_FILE; none by default: a .env "
+        "in the working directory is not read)",
+    )
+    parser.add_argument(
+        "--secrets-dir",
+        type=Path,
+        default=_named("JOBCTL_SECRETS_DIR"),
+        help="read settings from files named like the variables in this directory, e.g. a mounted Kubernetes "
+        "Secret; the environment and the .env file win (JOBCTL_SECRETS_DIR)",
+    )
     return parser.parse_args(argv)
 
 
+def _named(variable: str) -> Path | None:
+    value = os.environ.get(variable, "").strip()
+    return Path(value) if value else None
+
+
 def load_settings(args: argparse.Namespace) -> Settings:
-    """The environment's settings, then the command line's, which win."""
-    try:
-        settings = Settings()
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False))
-        sys.exit(f"jobctl-mcp: invalid configuration: {problems}")
+    """The settings from the environment and the files the operator named, then the command line's, which win.
+
+    Raises ConfigError."""
+    settings = from_environment(args.env_file, args.secrets_dir)
     given = {"transport": args.transport, "host": args.host, "port": args.port, "log_level": args.log_level}
     updates: dict[str, Any] = {key: value for key, value in given.items() if value is not None}
     updates |= {flag: True for flag in ("stateless", "read_only") if getattr(args, flag)}
@@ -70,7 +89,10 @@ def load_settings(args: argparse.Namespace) -> Settings:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
-    settings = load_settings(args)
+    try:
+        settings = load_settings(args)
+    except ConfigError as exc:
+        sys.exit(f"jobctl-mcp: {exc}")
     if args.command == "config":
         sys.exit(print_host_entry(args, settings))
     # stdout carries the stdio protocol: every log line goes to stderr.
@@ -122,8 +144,9 @@ async def serve(settings: Settings, args: argparse.Namespace) -> None:
         return
     from jobctl_mcp.endpoint import MCP_PATH, http_app, serve_http
 
+    app = http_app(server, settings, transports)
     log.info("jobctl-mcp %s serving on http://%s:%s%s%s", __version__, settings.host, settings.port, MCP_PATH, mode)
-    await serve_http(http_app(server, settings, transports), settings)
+    await serve_http(app, settings)
 
 
 def _vendors(settings: Settings, sandbox: bool) -> tuple[Settings, Any]:

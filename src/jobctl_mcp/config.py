@@ -1,12 +1,24 @@
-"""Settings from the environment and an optional .env file, built once in main() and passed down."""
+"""Settings from the environment, and from a .env file or a secrets directory when the operator names one, built
+once in main() and passed down."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, FilePath, SecretStr, field_validator
+from pydantic import Field, FilePath, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from jobctl_mcp.errors import ConfigError
+
+# The endpoint token and the state key guard every request and every confirmation: a guessable one is refused.
+MIN_KEY_LENGTH = 32
+# Every placeholder secret in deploy/ starts with this, so that a manifest applied unfilled cannot start.
+PLACEHOLDER_MARK = "replace-with-"
+USERINFO_REFUSED = "must not carry a user or password (user:password@): set the credentials in their own variables"
+PLACEHOLDER_REFUSED = f"is still a placeholder ({PLACEHOLDER_MARK}...): set a real value"
+TOO_SHORT = f"must be at least {MIN_KEY_LENGTH} characters (generate one with: openssl rand -hex 32)"
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 Toolset = Literal["commvault", "qovery"]
@@ -19,7 +31,9 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(
         env_prefix="JOBCTL_",
-        env_file=".env",
+        # No .env from the working directory: whoever controls that directory would choose the vendor URLs the
+        # credentials are sent to. A file is read only when the operator names it (from_environment).
+        env_file=None,
         env_ignore_empty=True,
         extra="ignore",
         validate_by_name=True,
@@ -98,13 +112,25 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="Address the HTTP endpoint binds")
     port: int = Field(default=8000, ge=0, le=65535, description="Port of the HTTP endpoint")
     stateless: bool = Field(default=False, description="No HTTP sessions: any replica can answer any request")
-    http_token: SecretStr | None = Field(default=None, description="Bearer token every HTTP request must carry")
+    http_token: SecretStr | None = Field(
+        default=None, description="Bearer token every HTTP request must carry (32+ characters)"
+    )
     http_token_file: Path | None = Field(
         default=None, description="File holding that token, read again when it changes (rotation without restart)"
     )
     allowed_hosts: Names = Field(default=(), description="Host headers accepted besides loopback ('*': any)")
     allowed_origins: Names = Field(default=(), description="Origin headers accepted besides loopback")
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest HTTP request body accepted")
+    header_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds a client has to send a request's headers; then it is disconnected"
+    )
+    body_timeout: float = Field(
+        default=30.0, gt=0, description="Seconds a client has to send a request's body once its headers arrived"
+    )
+    idle_timeout: int = Field(default=5, ge=1, description="Seconds an idle keep-alive HTTP connection stays open")
+    max_connections: int = Field(
+        default=1000, ge=1, description="HTTP connections served at once; a request beyond them gets 503"
+    )
     state_key: SecretStr | None = Field(
         default=None, description="Key that seals confirmation state, shared by replicas (32+ characters)"
     )
@@ -116,7 +142,40 @@ class Settings(BaseSettings):
             return None
         if not value.startswith(("https://", "http://")):
             raise ValueError("must start with https:// or http://")
+        # A user:password@ would travel into dry-run output, the audit file and debug logs with every URL shown.
+        if "@" in urlsplit(value).netloc:
+            raise ValueError(USERINFO_REFUSED)
         return value.rstrip("/")
+
+    @field_validator("commvault_webserver")
+    @classmethod
+    def _bare_host(cls, value: str | None) -> str | None:
+        if value is not None and "@" in value:
+            raise ValueError(USERINFO_REFUSED)
+        return value
+
+    @field_validator("commvault_api_key", "qovery_api_key", "http_token", "state_key")
+    @classmethod
+    def _stripped(cls, value: SecretStr | None) -> SecretStr | None:
+        # A key pasted with its trailing newline would otherwise reach an HTTP header, and the HTTP library's
+        # debug log with it.
+        if value is None or not value.get_secret_value().strip():
+            return None
+        return SecretStr(value.get_secret_value().strip())
+
+    @field_validator("commvault_api_key", "commvault_password", "qovery_api_key", "http_token", "state_key")
+    @classmethod
+    def _not_a_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and is_placeholder(value.get_secret_value()):
+            raise ValueError(PLACEHOLDER_REFUSED)
+        return value
+
+    @field_validator("http_token", "state_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_KEY_LENGTH:
+            raise ValueError(TOO_SHORT)
+        return value
 
     @field_validator("toolsets", "tools", "exclude_tools", "allowed_hosts", "allowed_origins", mode="before")
     @classmethod
@@ -165,3 +224,36 @@ def is_secret(field: str) -> bool:
     """Whether a Settings field holds a secret (its type says so)."""
     annotation = Settings.model_fields[field].annotation
     return annotation is not None and SecretStr in (annotation, *getattr(annotation, "__args__", ()))
+
+
+def is_placeholder(secret: str) -> bool:
+    return PLACEHOLDER_MARK in secret.lower()
+
+
+def key_problem(key: str) -> str | None:
+    """Why a bearer token or state key cannot be used (too short, a placeholder), or None when it can."""
+    if is_placeholder(key):
+        return PLACEHOLDER_REFUSED
+    return TOO_SHORT if len(key) < MIN_KEY_LENGTH else None
+
+
+def from_environment(env_file: Path | None = None, secrets_dir: Path | None = None) -> Settings:
+    """The settings from the environment, then from `env_file`, then from `secrets_dir` (one file per variable,
+    named like it, as a Kubernetes Secret is mounted). Raises ConfigError: one line naming each variable at fault."""
+    if env_file is not None and not env_file.is_file():
+        raise ConfigError(f"JOBCTL_ENV_FILE (or --env-file) names no readable file: {env_file}")
+    if secrets_dir is not None and not secrets_dir.is_dir():
+        raise ConfigError(f"JOBCTL_SECRETS_DIR (or --secrets-dir) names no directory: {secrets_dir}")
+    sources: dict[str, Any] = {"_env_file": env_file, "_secrets_dir": secrets_dir}
+    try:
+        return Settings(**sources)
+    except ValidationError as exc:
+        # e["msg"] never holds the value itself, so a refused secret is not shown.
+        problems = "; ".join(f"{_variable(e['loc'])}: {e['msg']}" for e in exc.errors(include_url=False))
+        raise ConfigError(f"invalid configuration: {problems}") from None
+
+
+def _variable(loc: tuple[int | str, ...]) -> str:
+    first, *rest = map(str, loc)
+    name = variable_name(first) if first in Settings.model_fields else first
+    return ".".join([name, *rest])

@@ -3,11 +3,18 @@ Origin checks against DNS rebinding, a body cap, health probes, and stateless mo
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import ipaddress
 import logging
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
+import anyio
+import anyio.to_thread
+import h11
 import uvicorn
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
@@ -16,17 +23,17 @@ from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from jobctl_mcp import __version__
 from jobctl_mcp.check import check_vendors, healthy
-from jobctl_mcp.config import Settings
+from jobctl_mcp.config import Settings, key_problem
 from jobctl_mcp.errors import ConfigError
 from jobctl_mcp.server import AppState, Transports
 
 log = logging.getLogger(__name__)
 
 MCP_PATH = "/mcp"
-PROBES = ("/healthz", "/readyz")
 _LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
 
 
@@ -50,38 +57,136 @@ def refuse_exposure(settings: Settings, allow_unauthenticated: bool) -> None:
     )
 
 
-class TokenSource:
-    """The bearer token every request must carry: fixed, or read from a file again whenever the file changes."""
+TOKEN_RECHECK_SECONDS = 1.0  # the token file is read at most this often; a rotation shows within this time
+TOKEN_READ_TIMEOUT = 2.0  # a token file slower than this (a FIFO, a hung network file system) lets nobody in
+_TOKEN_FILE_MAX_BYTES = 4096
+_MAX_STUCK_READS = 3
 
-    def __init__(self, token: SecretStr | None, path: Path | None) -> None:
+
+class TokenSource:
+    """The bearer token every request must carry: fixed, or read from a file.
+
+    The file is read again at most every `recheck` seconds and its content compared, so a rotation is seen even
+    when it keeps the size and mtime (`cp -p`, `touch -r`). Reads happen in a thread of their own with a timeout:
+    a file that blocks holds that thread, never the event loop, and no request gets in until it answers."""
+
+    def __init__(
+        self,
+        token: SecretStr | None,
+        path: Path | None,
+        *,
+        recheck: float = TOKEN_RECHECK_SECONDS,
+        read_timeout: float = TOKEN_READ_TIMEOUT,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         if token is not None and path is not None:
             raise ConfigError("set JOBCTL_HTTP_TOKEN or JOBCTL_HTTP_TOKEN_FILE, not both")
         self._fixed = token.get_secret_value().encode() if token else None
         self._path = path
-        self._seen: tuple[int, int] | None = None
-        self._from_file: bytes | None = None
+        self._recheck = recheck
+        self._read_timeout = read_timeout
+        self._clock = clock
+        self._reading: _FileRead | None = None
+        self._stuck: list[_FileRead] = []
+        self._read_at = clock()
+        self._reported: str | None = None
+        self._from_file = self._first_read(path) if path is not None else None
 
-    def current(self) -> bytes | None:
+    def _first_read(self, path: Path) -> bytes:
+        """At startup a token file that cannot be used stops the server, in one line."""
+        reading = _FileRead(path)
+        if not reading.done.wait(self._read_timeout):
+            raise ConfigError(f"JOBCTL_HTTP_TOKEN_FILE {path} gave no answer within {self._read_timeout:g} s")
+        token, problem = reading.outcome()
+        if token is None:
+            raise ConfigError(f"JOBCTL_HTTP_TOKEN_FILE {path}: {problem}")
+        return token
+
+    async def current(self) -> bytes | None:
         if self._path is None:
             return self._fixed
-        try:
-            stat = self._path.stat()
-            if (stat.st_mtime_ns, stat.st_size) != self._seen:
-                self._from_file = self._path.read_bytes().strip() or None
-                self._seen = (stat.st_mtime_ns, stat.st_size)
-        except OSError as exc:
-            # No readable token means no request gets in: failing closed is the only safe answer.
-            log.error("cannot read JOBCTL_HTTP_TOKEN_FILE: %s", exc.strerror)
-            return None
-        return self._from_file
+        reading = self._reading or self._read_if_due(self._path)
+        if reading is None:
+            return self._from_file
+        left = max(reading.started + self._read_timeout - time.monotonic(), 0)
+        # The wait happens in a worker thread that gives up after `left` seconds: no thread is held longer.
+        finished = reading.done.is_set() or await anyio.to_thread.run_sync(reading.done.wait, left)
+        if self._reading is reading:  # the first waiter back settles the read
+            self._reading = None
+            if finished:
+                self._take(*reading.outcome())
+            else:
+                # Left to end on its own; the next recheck reads afresh, since the file may have been replaced.
+                self._stuck.append(reading)
+                self._take(None, f"gave no answer within {self._read_timeout:g} s (a FIFO or a hung file system?)")
+        return self._from_file if finished else None
 
-    def accepts(self, authorization: str | None) -> bool:
-        expected = self.current()
+    def _read_if_due(self, path: Path) -> _FileRead | None:
+        # A few reads stuck at once at most, so a hung file system cannot pile up threads.
+        self._stuck = [read for read in self._stuck if not read.done.is_set()]
+        if self._clock() - self._read_at < self._recheck or len(self._stuck) >= _MAX_STUCK_READS:
+            return None
+        self._read_at = self._clock()
+        self._reading = _FileRead(path)
+        return self._reading
+
+    def _take(self, token: bytes | None, problem: str) -> None:
+        # No usable token means no request gets in: failing closed is the only safe answer.
+        if token is None:
+            self._report(problem)
+        elif self._from_file is not None and token != self._from_file:
+            log.info("JOBCTL_HTTP_TOKEN_FILE changed: the new token is in effect")
+        elif self._from_file is None:
+            log.info("JOBCTL_HTTP_TOKEN_FILE is usable again")
+        self._from_file = token
+        self._reported = None if token is not None else self._reported
+
+    def _report(self, problem: str) -> None:
+        if problem != self._reported:  # once per new problem, not once per request
+            log.error("JOBCTL_HTTP_TOKEN_FILE %s: every request is refused until it is fixed", problem)
+            self._reported = problem
+
+    async def accepts(self, authorization: str | None) -> bool:
+        expected = await self.current()
         scheme, _, presented = (authorization or "").partition(" ")
         # compare_digest takes the same time wherever the first difference is.
         return (
             bool(expected) and scheme.lower() == "bearer" and hmac.compare_digest(presented.encode(), expected or b"")
         )
+
+
+class _FileRead:
+    """One read of the token file in a daemon thread: it may block forever (a FIFO with no writer, a hung network
+    file system) without holding the event loop or keeping the process from exiting."""
+
+    def __init__(self, path: Path) -> None:
+        self.started = time.monotonic()
+        self.done = threading.Event()
+        self._content: bytes | None = None
+        self._error = ""
+        threading.Thread(target=self._read, args=(path,), name="jobctl-token-file", daemon=True).start()
+
+    def _read(self, path: Path) -> None:
+        try:
+            with path.open("rb") as file:
+                self._content = file.read(_TOKEN_FILE_MAX_BYTES + 1)
+        except OSError as exc:
+            self._error = f"cannot be read: {exc.strerror}"
+        finally:
+            self.done.set()
+
+    def outcome(self) -> tuple[bytes | None, str]:
+        """The token, or None and why it cannot be used."""
+        if self._content is None:
+            return None, self._error
+        if len(self._content) > _TOKEN_FILE_MAX_BYTES:
+            return None, f"is larger than {_TOKEN_FILE_MAX_BYTES} bytes"
+        token = self._content.strip()
+        if not token:
+            return None, "is empty"
+        if problem := key_problem(token.decode(errors="replace")):
+            return None, f"holds a token that {problem}"
+        return token, ""
 
 
 def _matches(value: str, allowed: tuple[str, ...]) -> bool:
@@ -105,20 +210,22 @@ class Guard:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
-        refusal = self._refusal(scope)
+        refusal = await self._refusal(scope)
         await (refusal or self._app)(scope, receive, send)
 
-    def _refusal(self, scope: Scope) -> Response | None:
+    async def _refusal(self, scope: Scope) -> Response | None:
         headers = Headers(scope=scope)
         path: str = scope["path"]
-        # Orchestrators probe a pod by its address, so the probes skip the Host check; they never send an Origin.
-        if path not in PROBES and not _matches(headers.get("host", ""), self._hosts):
+        # Orchestrators probe a pod by its address, so the two probes that reach no vendor skip the Host check (they
+        # never send an Origin). Every other route, /readyz?check=vendors included, is what a DNS-rebinding page
+        # would aim at: it gets the same Host and Origin checks as /mcp.
+        public = path == "/healthz" or (path == "/readyz" and not scope.get("query_string"))
+        if not public and not _matches(headers.get("host", ""), self._hosts):
             return PlainTextResponse("Invalid Host header", status_code=421)
         origin = headers.get("origin")
         if origin and not _matches(origin, self._origins):
             return PlainTextResponse("Invalid Origin header", status_code=403)
-        public = path == "/healthz" or (path == "/readyz" and not scope.get("query_string"))
-        if self._tokens is not None and not public and not self._tokens.accepts(headers.get("authorization")):
+        if self._tokens is not None and not public and not await self._tokens.accepts(headers.get("authorization")):
             return JSONResponse(
                 {"error": "unauthorized"},
                 status_code=401,
@@ -127,8 +234,15 @@ class Guard:
         return None
 
 
-def http_app(server: MCPServer[AppState], settings: Settings, transports: Transports | None = None) -> ASGIApp:
-    """The whole HTTP application: /mcp, /healthz and /readyz behind the guard."""
+def http_app(
+    server: MCPServer[AppState],
+    settings: Settings,
+    transports: Transports | None = None,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+) -> ASGIApp:
+    """The whole HTTP application: /mcp, /healthz and /readyz behind the guard. `clock` paces the token file's
+    re-reads (tests move it by hand). Raises ConfigError when the token file cannot be used."""
 
     @server.custom_route("/healthz", methods=["GET"])
     async def healthz(_: Request) -> Response:  # pyright: ignore[reportUnusedFunction]
@@ -159,10 +273,72 @@ def http_app(server: MCPServer[AppState], settings: Settings, transports: Transp
         f"{scheme}://{name}{port}" for scheme in ("http", "https") for name in _LOOPBACK for port in ("", ":*")
     )
     has_token = settings.http_token is not None or settings.http_token_file is not None
-    tokens = TokenSource(settings.http_token, settings.http_token_file) if has_token else None
+    tokens = TokenSource(settings.http_token, settings.http_token_file, clock=clock) if has_token else None
     return Guard(app, tokens, hosts, (*origins, *settings.allowed_origins))
 
 
+class RequestDeadlines(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol, with deadlines for a request to arrive: its headers within `header_timeout` of
+    its first byte (or of the connection, when nothing comes), then its body within `body_timeout`. uvicorn has
+    neither, so a client that sent half a request held its connection forever. Answering is not timed here: once
+    the request is in, JOBCTL_CALL_TIMEOUT bounds the work and streams may stay open."""
+
+    header_timeout = 10.0
+    body_timeout = 30.0
+    _deadline: asyncio.TimerHandle | None = None
+    _waiting_for = ""
+
+    def connection_made(self, transport: asyncio.Transport) -> None:
+        super().connection_made(transport)
+        self._expect("headers", self.header_timeout)
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        state = self.conn.their_state
+        if state is h11.IDLE:  # part of the next request's headers (uvicorn's idle timer stopped on its first byte)
+            self._expect("headers", self.header_timeout)
+        elif state is h11.SEND_BODY:
+            self._expect("body", self.body_timeout)
+        else:
+            self._expect("", None)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._expect("", None)
+        super().connection_lost(exc)
+
+    def _expect(self, part: str, seconds: float | None) -> None:
+        if part == self._waiting_for:
+            return  # the deadline runs from when this part began, however slowly it trickles in
+        if self._deadline is not None:
+            self._deadline.cancel()
+        self._waiting_for = part
+        self._deadline = self.loop.call_later(seconds, self._expire) if seconds is not None else None
+
+    def _expire(self) -> None:
+        log.debug("closing a connection whose request %s did not arrive in time", self._waiting_for)
+        self._deadline = None
+        self.transport.close()
+
+
+def server_config(app: ASGIApp, settings: Settings) -> uvicorn.Config:
+    """uvicorn's configuration for the endpoint: deadlines for slow clients and a cap on connections."""
+
+    class Deadlines(RequestDeadlines):
+        header_timeout = settings.header_timeout
+        body_timeout = settings.body_timeout
+
+    return uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        lifespan="on",
+        http=Deadlines,
+        timeout_keep_alive=settings.idle_timeout,
+        # uvicorn answers 503 once this many connections are open, the asking one included.
+        limit_concurrency=settings.max_connections + 1,
+    )
+
+
 async def serve_http(app: ASGIApp, settings: Settings) -> None:
-    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", lifespan="on")
-    await uvicorn.Server(config).serve()
+    await uvicorn.Server(server_config(app, settings)).serve()
