@@ -7,13 +7,15 @@ from pathlib import Path
 import anyio
 from mcp import Client, StdioServerParameters
 
+from jobctl_mcp.tools import ALL_TOOLS
+
 
 async def main() -> None:
     command = str(Path(sys.executable).with_name("jobctl-mcp"))
     async with Client(StdioServerParameters(command=command, args=["--sandbox"])) as client:
         tools = (await client.list_tools()).tools
         result = await client.call_tool("get-job-status", {"jobId": "7c0f1c57-5b7e-4d2a-9c55-0f2a4c1b9e11"})
-    assert len(tools) == 18, len(tools)
+    assert [tool.name for tool in tools] == [spec.name for spec in ALL_TOOLS], [tool.name for tool in tools]
     assert not result.is_error, result
     assert (result.structured_content or {}).get("state") == "DEPLOYED", result.structured_content
     sys.stderr.write(f"smoke: {len(tools)} tools listed, get-job-status answered from the installed wheel\n")
