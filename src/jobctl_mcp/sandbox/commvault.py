@@ -106,7 +106,8 @@ _NO_SUBCLIENT = {  # admin jobs (Data Aging) belong to no subclient: same keys, 
 _TASK_FAILED = {"errorMessage": "Failed to run task.", "errorCode": 587203993}
 _USER_IDS = {"admin": 1, "jsmith": 5}
 
-# Job events (GET Events): eventCode is (19 << 24) + n for eventCodeString "19:n", as in every sourced example.
+# Job events (GET Events): eventCode is (19 << 24) + n for eventCodeString "19:n", as Commvault's published
+# examples pair them (318767226 is 19:122).
 _FAILED_MESSAGE = 122  # "Received failed message for job [N], phase [P]." (api.commvault.com SP40 example)
 _REASON, _JOB_FAILED = 107, 108
 _FAILED_ITEMS, _ENDED_WITH_ERRORS = 857, 1916

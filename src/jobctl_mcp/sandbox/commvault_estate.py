@@ -281,7 +281,7 @@ SEED_JOBS = (
     ),
     JobSpec(9640, "Backup", "INCREMENTAL", 18, "Completed", 100, 12 * _HOUR, 12 * _HOUR - 1200, files=64),
     JobSpec(9650, "Backup", "INCREMENTAL", 17, "Failed", 5, 10 * _HOUR, 10 * _HOUR - 300, VSS_FAILED, files=0),
-    JobSpec(9660, "Backup", "INCREMENTAL", 14, "Failed", 20, 6 * _HOUR, 6 * _HOUR - 600, MEDIA_AGENT_FAILED, files=0),
+    JobSpec(9660, "Backup", "INCREMENTAL", 14, "Failed", 30, 6 * _HOUR, 6 * _HOUR - 600, MEDIA_AGENT_FAILED, files=0),
     JobSpec(9669, "Backup", "INCREMENTAL", 12, "Running", 42, 615),
     JobSpec(9670, "Backup", "FULL", 13, "Suspended", 10, 2_400, files=12),
     JobSpec(9671, "Backup", "INCREMENTAL", 14, "Pending", 0, 300, reason=MEDIA_AGENT_WAIT),
