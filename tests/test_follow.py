@@ -26,7 +26,7 @@ class Progress(list[tuple[float, float | None, str | None]]):
 
 
 async def test_a_backup_is_followed_to_completion_with_progress(client: Client, sleeps: Sleeps) -> None:
-    started = data(await client.call_tool("commvault-run-backup-job", {"subclientId": 12}))
+    started = data(await client.call_tool("commvault-run-backup-job", {"subclientId": 18}))
     (job_id,) = started["jobIds"]
     progress = Progress()
     waited = data(
@@ -58,10 +58,10 @@ async def test_a_deployment_is_followed_to_deployed_with_its_states(client: Clie
 
 
 async def test_failures_end_the_wait_with_their_state_and_reason(client: Client) -> None:
-    started = data(await client.call_tool("commvault-run-backup-job", {"subclientId": 13}))
+    started = data(await client.call_tool("commvault-run-backup-job", {"subclientId": 17}))
     backup = data(await client.call_tool("wait-for-job", {"vendor": "commvault", "jobId": started["jobIds"][0]}))
     assert (backup["finished"], backup["succeeded"], backup["state"]) == (True, False, "Failed")
-    assert backup["commvault"]["reason"] == "The database on db01.example.com is offline (sandbox)"
+    assert backup["commvault"]["reason"].startswith("Failed to create a VSS snapshot of volume [D:] on client")
     data(await client.call_tool("redeploy-job", {"jobId": FAILING}))
     deployment = data(await client.call_tool("wait-for-job", {"vendor": "qovery", "jobId": FAILING}))
     assert (deployment["finished"], deployment["succeeded"], deployment["state"]) == (True, False, "DEPLOYMENT_ERROR")

@@ -91,7 +91,7 @@ def test_check_proves_each_configured_vendor(tmp_path: Path) -> None:
     )
     assert checked.returncode == 0, checked.stderr
     assert checked.stdout.splitlines() == [
-        "commvault: ok - GET /Job answered (6 backup jobs visible)",
+        "commvault: ok - GET /Job answered (21 backup jobs visible)",
         "qovery: ok - GET /organization answered (Acme)",
     ]
 
