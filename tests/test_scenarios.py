@@ -94,3 +94,100 @@ async def test_paging_reaches_exactly_total_distinct_jobs(client: Client) -> Non
         page = await call(client, "qovery-list-jobs", {"limit": 2, "offset": page["nextOffset"]})
         seen += [job["id"] for job in page["jobs"]]
     assert len(seen) == len(set(seen)) == page["total"] > 2
+
+
+async def test_3_run_a_full_backup_of_fs02(client: Client, sandbox: Sandbox) -> None:
+    listed = await call(client, "commvault-list-subclients", {"clientName": "fs02"})
+    assert listed["client"] == "fs02.example.com"
+    subclient = next(s for s in listed["subclients"] if s["name"] == "projects")
+    started = await call(
+        client, "commvault-run-backup-job", {"subclientId": subclient["subclientId"], "backupLevel": "Full"}
+    )
+    assert started["jobIds"]
+    (task,) = [r.body for r in sandbox.commvault.requests if r.path == "/CreateTask"]
+    association = task["taskInfo"]["associations"][0]
+    assert association["subclientId"] == subclient["subclientId"]
+    assert task["taskInfo"]["subTasks"][0]["options"]["backupOpts"]["backupLevel"] == "FULL"
+
+
+async def test_4_which_backups_failed_in_the_last_day_and_why(client: Client) -> None:
+    finished = await call(client, "commvault-list-jobs", {"jobCategory": "Finished", "lookupTime": 24})
+    failed = [job for job in finished["jobs"] if job["status"] == "Failed"]
+    assert len(failed) >= 2
+    for job in failed:
+        details = await call(client, "commvault-get-job-details", {"jobId": job["jobId"]})
+        assert details["reason"], job["jobId"]
+        assert details["events"][0]["severity"] in ("Critical", "Major"), "errors come first"
+
+
+async def test_5_is_a_file_in_fs01s_backup_then_restore_it_elsewhere(client: Client, sandbox: Sandbox) -> None:
+    (subclient,) = [
+        s
+        for s in (await call(client, "commvault-list-subclients", {"clientName": "fs01"}))["subclients"]
+        if s["name"] == "default"
+    ]
+    found = await call(
+        client, "commvault-browse-backup", {"subclientId": subclient["subclientId"], "path": "/var/www/index.html"}
+    )
+    assert [(item["path"], item["isFolder"]) for item in found["items"]] == [("/var/www/index.html", False)]
+    restore = {
+        "clientId": subclient["clientId"],
+        "subclientId": subclient["subclientId"],
+        "backupsetId": subclient["backupsetId"],
+        "instanceId": subclient["instanceId"],
+        "applicationId": subclient["applicationId"],
+        "paths": ["/var/www/index.html"],
+        "destinationPath": "/tmp/www-restore",
+    }
+    started = await call(client, "commvault-run-restore-job", restore)
+    waited = await call(client, "wait-for-job", {"vendor": "commvault", "jobId": started["jobIds"][0]})
+    assert (waited["finished"], waited["succeeded"]) == (True, True), waited
+    browse = next(r.body for r in sandbox.commvault.requests if r.path == "/DoBrowse")
+    assert browse["entity"]["subclientId"] == subclient["subclientId"]
+
+
+async def test_6_suspend_every_running_backup_of_db01(client: Client, sandbox: Sandbox) -> None:
+    (db01,) = (await call(client, "commvault-list-clients", {"name": "db01"}))["clients"]
+    active = await call(client, "commvault-list-jobs", {"clientId": db01["clientId"], "jobCategory": "Active"})
+    running = [job["jobId"] for job in active["jobs"] if job["status"] == "Running"]
+    assert len(running) >= 2
+    for job_id in running:
+        assert (await call(client, "commvault-suspend-running-job", {"jobId": job_id}))["action"] == "suspend"
+    paused = sorted(r.path for r in sandbox.commvault.requests if r.path.endswith("/action/pause"))
+    assert paused == sorted(f"/Job/{job_id}/action/pause" for job_id in running)
+
+
+async def test_8_which_servers_are_backed_up_and_when_each_last_succeeded(client: Client) -> None:
+    clients = (await call(client, "commvault-list-clients", {}))["clients"]
+    assert len(clients) >= 3
+    last = {}
+    for server in clients:
+        subclients = (await call(client, "commvault-list-subclients", {"clientId": server["clientId"]}))["subclients"]
+        assert subclients, server["name"]
+        times = [s["lastBackupTime"] for s in subclients if s["lastBackupTime"]]
+        last[server["name"]] = max(times, default=None)
+    assert last["fs01.example.com"] is not None
+
+
+async def test_an_ambiguous_or_unknown_client_name_says_what_to_do(client: Client) -> None:
+    from tests.conftest import error
+
+    message = error(await client.call_tool("commvault-list-subclients", {"clientName": "fs"}))
+    assert "no client is called 'fs'" in message
+    assert "Did you mean fs01.example.com, fs02.example.com?" in message
+
+
+@pytest.mark.parametrize("job_filter", ["All", "Backup", None])
+@pytest.mark.parametrize("category", ["All", "Finished", "Active"])
+async def test_commvault_paging_reaches_exactly_total_distinct_jobs(
+    client: Client, job_filter: str | None, category: str
+) -> None:
+    arguments: dict[str, Any] = {"jobCategory": category, "limit": 3}
+    if job_filter:
+        arguments["jobFilter"] = job_filter
+    page = await call(client, "commvault-list-jobs", arguments)
+    seen = [job["jobId"] for job in page["jobs"]]
+    while page["nextOffset"] is not None:
+        page = await call(client, "commvault-list-jobs", {**arguments, "offset": page["nextOffset"]})
+        seen += [job["jobId"] for job in page["jobs"]]
+    assert len(seen) == len(set(seen)) == page["total"]

@@ -41,6 +41,9 @@ KILL = Route("POST", "/Job/{jobId}/action/kill")
 # The seeds' /action/suspend does not exist: Commvault suspends with /action/pause (commvault.md §3).
 PAUSE = Route("POST", "/Job/{jobId}/action/pause")
 RESUME = Route("POST", "/Job/{jobId}/action/resume")
+# Why a job waits or failed, who started and stopped it (cvpysdk job.py: _get_job_details, get_events).
+JOB_DETAILS = Route("POST", "/JobDetails", reads_only=True)
+EVENTS = Route("GET", "/Events")
 
 _TOKEN_PREFIXES = ("QSDK ", "SAML ", "Bearer ")
 _NARROW = "To ask for less, narrow the query with lookupTime, jobFilter or clientId, or a smaller limit."
@@ -135,7 +138,18 @@ def _reason(summary: dict[str, Any]) -> str | None:
     return _text(summary.get("pendingReason"))
 
 
+class Event(ToolOutput):
+    time: str | None = Field(default=None, description="ISO 8601, UTC")
+    severity: str
+    description: VendorText
+
+
 class JobDetails(Job):
+    startedBy: VendorText | None = None
+    stoppedBy: VendorText | None = Field(default=None, description="Who suspended or killed the job, and when")
+    events: list[Event] = Field(
+        default_factory=list[Event], description="The job's latest events, errors and warnings first"
+    )
     raw: dict[str, Any] | None = Field(default=None, description="Commvault's full jobSummary, when raw=true")
 
 
@@ -254,8 +268,9 @@ def _with_prefix(token: str) -> str:
     return token if token.startswith(_TOKEN_PREFIXES) else f"QSDK {token}"
 
 
-def _job_page(data: Any) -> tuple[int, list[dict[str, Any]]] | None:
-    """The total and the visible job summaries of a GET /Job answer; None if `data` is not one (commvault.md §4.3).
+def _job_page(data: Any) -> tuple[int, list[dict[str, Any]], int] | None:
+    """The total, the visible job summaries and how many hidden ones a GET /Job answer holds; None if `data` is
+    not one (commvault.md §4.3).
 
     An unknown job id answers {"totalRecordsWithoutPaging": 0} with no "jobs" at all.
     """
@@ -267,8 +282,9 @@ def _job_page(data: Any) -> tuple[int, list[dict[str, Any]]] | None:
         return None
     summaries = [json_object(json_object(entry).get("jobSummary")) for entry in entries]  # pyright: ignore[reportUnknownVariableType]
     # isVisible false marks internal jobs the CommCell console hides too; a summary without a job id is no job.
-    visible = [s for s in summaries if json_int(s.get("jobId")) and s.get("isVisible", True) is not False]
-    return total, visible
+    jobs = [s for s in summaries if json_int(s.get("jobId"))]
+    visible = [s for s in jobs if s.get("isVisible", True) is not False]
+    return total, visible, len(jobs) - len(visible)
 
 
 # ---- tool inputs -------------------------------------------------------------------------------
@@ -439,15 +455,22 @@ def list_jobs_request(args: ListJobsInput) -> Send:
 def parse_job_list(data: Any, args: ListJobsInput) -> JobList | None:
     if (page := _job_page(data)) is None:
         return None
-    total, summaries = page
+    total, summaries, hidden = page
     limit, offset, note = args.limit, args.offset, None
-    if len(summaries) > limit:
+    if len(summaries) + hidden > limit:
         # More than a page: the vendor ignored the paging (limit and offset travel together), so page here,
         # and never hand the agent more than it asked for.
-        total = max(total, len(summaries))
+        total = len(summaries)
         summaries = summaries[offset : offset + limit]
         note = f"Commvault ignored the paging and sent all {total} jobs at once; this page was cut from them. "
         note += _NARROW
+    elif hidden:
+        # The vendor counts and pages internal jobs the console hides; this page holds fewer than it said.
+        total -= hidden
+        note = (
+            f"Commvault counted {hidden} internal job(s) on this page that its console hides; they are left out. "
+            "Other pages may hold more, so the total may still count some."
+        )
     total = max(total, offset + len(summaries))
     jobs = [Job.from_summary(s) for s in summaries]
     more = offset + limit < total
@@ -457,7 +480,7 @@ def parse_job_list(data: Any, args: ListJobsInput) -> JobList | None:
 def read_job(data: Any, job_id: int) -> JobDetails | None:
     if (page := _job_page(data)) is None:
         return None
-    _, summaries = page
+    _, summaries, _ = page
     if not summaries:
         # Commvault answers an unknown id with an empty list (commvault.md §4.3).
         raise NotFoundError(
@@ -470,9 +493,65 @@ def read_job(data: Any, job_id: int) -> JobDetails | None:
     return JobDetails.from_summary(summaries[0]).model_copy(update={"raw": summaries[0]})
 
 
-def parse_job_details(data: Any, args: JobDetailsInput) -> JobDetails | None:
-    job = read_job(data, args.jobId)
-    return job.model_copy(update={"raw": job.raw if args.raw else None}) if job else None
+async def get_job_details(client: CommvaultClient, args: JobDetailsInput) -> JobDetails:
+    job = await client.get_job(args.jobId)
+    why: dict[str, Any] = {"raw": job.raw if args.raw else None}
+    # Who started it and why it waits come from the job's details, who stopped it from its events: both only
+    # add to the summary, so a failure to read them costs the agent those fields, not the answer.
+    try:
+        detail = await client.call(
+            f"get details of job {args.jobId}", JOB_DETAILS, _job_detail, "job details",
+            send=Send(json={"jobId": args.jobId}),
+        )  # fmt: skip
+        events = await client.call(
+            f"get events of job {args.jobId}", EVENTS, _events, "an event list", send=Send(params={"jobId": args.jobId})
+        )
+    except JobctlError as exc:
+        log.warning("Commvault: job %s read, but not its details or events: %s", args.jobId, exc)
+        return job.model_copy(update=why)
+    delay = _text(json_object(detail.get("progressInfo")).get("reasonForJobDelay"))
+    if delay and (job.reason is None) and (not FINISHED.search(job.status) or FAILED.search(job.status)):
+        why["reason"] = delay
+    why["startedBy"] = json_str(json_object(detail.get("generalInfo")).get("jobStartedBy"))
+    why["stoppedBy"] = _stopped_by([*(e.description for e in events), delay or ""], events, job)
+    why["events"] = events[:MAX_EVENTS]
+    return job.model_copy(update=why)
+
+
+MAX_EVENTS = 10
+_SEVERITY = {9: "Critical", 6: "Major", 3: "Minor", 0: "Information"}
+_STOPPED = re.compile(r"\b(killed|suspended|paused)\b.*?\bby\b(?: user)? \[?([^\]\s,]+)", re.IGNORECASE)
+
+
+def _job_detail(data: Any) -> dict[str, Any] | None:
+    detail = json_object(json_object(json_object(data).get("job")).get("jobDetail"))
+    return detail or None
+
+
+def _events(data: Any) -> list[Event] | None:
+    body = json_object(data)
+    if data is not None and not isinstance(data, dict):
+        return None
+    # No commservEvents ({}): the job has no events, which is no error (cvpysdk raises, we report none).
+    raw = [json_object(event) for event in json_list(body.get("commservEvents"))]
+    ordered = sorted(raw, key=lambda e: (json_int(e.get("severity")) or 0, json_int(e.get("timeSource")) or 0))
+    return [
+        Event(
+            time=iso_time(event.get("timeSource")),
+            severity=_SEVERITY.get(json_int(event.get("severity")) or 0, "Information"),
+            description=_text(event.get("description")) or "",
+        )
+        for event in reversed(ordered)
+        if _text(event.get("description"))
+    ]
+
+
+def _stopped_by(texts: list[str], events: list[Event], job: Job) -> str | None:
+    for text, event in zip(texts, [*events, None], strict=False):
+        if found := _STOPPED.search(text):
+            when = (event.time if event else None) or job.endTime
+            return f"{found.group(1).lower()} by {found.group(2)}" + (f" at {when}" if when else "")
+    return None
 
 
 def _action(route: Route, action: Literal["kill", "suspend", "resume"]) -> Any:
@@ -570,9 +649,9 @@ COMMVAULT_TOOLS: tuple[AnySpec, ...] = (
         input=JobDetailsInput,
         output=JobDetails,
         route=GET_JOB,
-        label="get job {jobId}",
         expects=JOB_LIST,
-        parse=parse_job_details,
+        reads=(JOB_DETAILS, EVENTS),
+        run=get_job_details,
         advice=_FIND_JOBS,
     ),
     ToolSpec(

@@ -158,10 +158,9 @@ WAIT_FOR_JOB = ToolSpec(
     name="wait-for-job",
     vendor=None,
     title="Commvault/Qovery: wait for a job to end",
-    description="Commvault/Qovery: follow one job until it ends (Commvault Completed, Failed, Killed...; Qovery "
-    "DEPLOYED, STOPPED, DELETED, CANCELED, RESTARTED or a state ending in ERROR) and return its last summary. "
-    "Use it after starting a backup, restore or deployment. Reaching timeoutSeconds is not an error: the result "
-    "says the job is still running, and you may call again. Reads only.",
+    description="Commvault/Qovery: follow one job until it ends and return its last summary; use it after "
+    "starting a backup, restore or deployment. Reaching timeoutSeconds is not an error: the result says the job "
+    "still runs, and you may call again.",
     hints=READ,
     input=WaitInput,
     reads=(commvault.GET_JOB, qovery.GET_STATUS),

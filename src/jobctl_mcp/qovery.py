@@ -375,9 +375,8 @@ class EditJobInput(JobIdInput):
 class RedeployInput(JobIdInput):
     forceEvent: ForceEvent | None = Field(
         default=None,
-        description="Also run this event once, now: START or STOP runs a lifecycle job's start or stop command, "
-        "DELETE its delete command, CRON runs a cron job's command; omitted, a lifecycle job runs on START and a "
-        "cron job waits for its schedule",
+        description="Also run this event once now: START, STOP or DELETE runs a lifecycle job's command for it; "
+        "CRON runs a cron job now",
     )
 
 

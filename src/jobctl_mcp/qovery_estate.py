@@ -262,9 +262,9 @@ QOVERY_ESTATE_TOOLS: tuple[AnySpec, ...] = (
         name="qovery-list-jobs",
         vendor="qovery",
         title="Qovery: find jobs",
-        description="Qovery: find jobs by name (any case, part of it), project and environment (name or id), with "
-        "their ids, type, project, environment and current deployment state. Jobs with the same name in several "
-        "environments are all listed: ask which one is meant. Start here to turn a job's name into its jobId.",
+        description="Qovery: find jobs by name, project and environment, with their jobId and deployment state. "
+        "Start here to turn a job's name into its jobId; a name found in several environments is listed once "
+        "for each: ask which is meant.",
         hints=READ,
         input=ListJobsInput,
         output=JobList,

@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field, ValidationError
 from jobctl_mcp.audit import AuditTrail, Outcome
 from jobctl_mcp.client import UNKNOWN_OUTCOME, DryRunStop, json_list, json_object, plain_text
 from jobctl_mcp.commvault import COMMVAULT_TOOLS
+from jobctl_mcp.commvault_estate import COMMVAULT_ESTATE_TOOLS
 from jobctl_mcp.errors import (
     AuthError,
     ConflictError,
@@ -45,6 +46,7 @@ log = logging.getLogger(__name__)
 
 ALL_TOOLS: tuple[AnySpec, ...] = (
     *COMMVAULT_TOOLS,
+    *COMMVAULT_ESTATE_TOOLS,
     *QOVERY_TOOLS,
     *QOVERY_ESTATE_TOOLS,
     WAIT_FOR_JOB,

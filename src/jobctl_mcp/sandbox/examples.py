@@ -18,6 +18,9 @@ EXAMPLES: dict[str, tuple[dict[str, Any], ...]] = {
     "commvault-run-restore-job": (
         {"clientId": 7, "subclientId": 12, "paths": ["/var/www"], "destinationPath": "/restore"},
     ),
+    "commvault-list-clients": ({"name": "fs"},),
+    "commvault-list-subclients": ({"clientName": "fs01"},),
+    "commvault-browse-backup": ({"subclientId": 12, "path": "/var/www"},),
     "get-job-id": ({"jobId": NIGHTLY_REPORT},),
     "edit-job": ({"jobId": NIGHTLY_REPORT, "body": {"cpu": 750}},),
     "delete-job": ({"jobId": NIGHTLY_REPORT},),
