@@ -253,7 +253,7 @@ async def test_vendor_fault(case: ToolCase, scenario: Scenario, shared: Shared, 
     for fault in scenario.arm(case):
         case.sim(sandbox).faults.add(fault)
     expected = scenario.expect(case)
-    with anyio.fail_after(10):
+    with anyio.fail_after(30):  # a hang, not a speed: retries wait in virtual time
         result = await Agent(shared.client, transcript).call(case.tool, case.arguments)
     check(case.tool, result, expected)
     assert len(case.own_requests(sandbox)) == expected.requests
@@ -474,9 +474,10 @@ async def test_a_vendor_that_never_answers_is_cut_off_at_the_call_deadline(
     case.sim(sandbox).faults.add(case.fault("delay", seconds=60))
     # wait-for-job waits on purpose: its deadline is the call timeout plus its own timeoutSeconds.
     arguments = {**case.arguments, "timeoutSeconds": 1} if case.tool == "wait-for-job" else case.arguments
-    with anyio.fail_after(5):
+    with anyio.fail_after(30):  # the vendor holds the answer for 60 s: only the call deadline ends it sooner
         message = error(await Agent(impatient_server.client, transcript).call(case.tool, arguments))
     deadline = 1.1 if case.tool == "wait-for-job" else 0.1
     assert f"no complete answer within {deadline:g} s (JOBCTL_CALL_TIMEOUT)" in message
     assert ("outcome is unknown" in message) == case.mutating
-    assert len(case.own_requests(sandbox)) == 1
+    # Never sent twice. On a machine slow enough, the 0.1 s deadline may even pass before the request is sent.
+    assert len(case.own_requests(sandbox)) <= 1
