@@ -13,7 +13,7 @@ from mcp_types import CallToolResult, TextContent, Tool
 
 from converter import Converter
 from jobctl_mcp.qovery import QOVERY_TOOLS
-from percall import call_tool
+from memory import call_tool
 from processes import Vendors
 from report import Figure, Row, Value
 

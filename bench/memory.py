@@ -3,11 +3,13 @@ would be a leak."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import anyio
 from mcp import Client
 
 from coldstart import Start
-from percall import Probe, call_tool
+from percall import Probe
 from processes import rss_mib
 from report import Figure, Row, median
 
@@ -30,6 +32,12 @@ def idle_row(starts: dict[str, list[Start]]) -> Row:
     )
 
 
+async def call_tool(client: Client, name: str, arguments: dict[str, Any]) -> None:
+    result = await client.call_tool(name, arguments)
+    if result.is_error:
+        raise RuntimeError(f"{name} answered an error: {result.content}")
+
+
 async def call_until(client: Client, probes: list[Probe], total: int, done: int) -> None:
     """Alternate the probes' tool calls, CONCURRENCY at a time, until `total` calls have been made."""
     count = done
@@ -46,9 +54,9 @@ async def call_until(client: Client, probes: list[Probe], total: int, done: int)
             group.start_soon(worker)
 
 
-async def growth_rows(client: Client, pid: int, probes: list[Probe], idle: float, done: int) -> list[Row]:
-    """RSS after CALLS calls, against the same process idle and once warm; `done` calls were made before."""
-    await call_until(client, probes, WARM, done)
+async def growth_rows(client: Client, pid: int, probes: list[Probe], idle: float) -> list[Row]:
+    """RSS after CALLS calls, against the same process idle and once warm."""
+    await call_until(client, probes, WARM, 0)
     warm = rss_mib(pid)
     await call_until(client, probes, CALLS, WARM)
     after = rss_mib(pid)

@@ -27,17 +27,34 @@ import converter
 import memory
 import percall
 import throughput
-from processes import FLOOR, JOBCTL, PYTHON, CpuClock, Vendors, children, loopback_vendors, rss_mib, stdio_session
+from processes import (
+    FLOOR,
+    JOBCTL,
+    PYTHON,
+    CpuClock,
+    Vendors,
+    children,
+    clean_env,
+    loopback_vendors,
+    rss_mib,
+    stdio_session,
+)
+from rawrpc import raw_stdio
 from report import Row, table
 
 METHOD = f"""Medians: cold start over {coldstart.RUNS} interleaved starts per server, after one discarded start
-each; per-call latency over {percall.SAMPLES:,} interleaved calls after {percall.WARMUP} warm-up calls (p99 by
-nearest rank); throughput over {throughput.WINDOWS} windows of {throughput.WINDOW_SECONDS:g} s; idle memory over
-the cold starts. Memory growth is read in one process, from call {memory.WARM:,} to call {memory.CALLS:,}. Byte
-counts are exact, as compact JSON; tokens are estimated as bytes/4. The per-call overhead "beyond the SDK floor"
-is what remains of it after the floor's own stdio round trip: jobctl-mcp's part, noise included."""
+each; per-call latency over {percall.SAMPLES:,} rounds after {percall.WARMUP} warm-up rounds, each round the tool
+call, the same vendor request made directly (async httpx2), and the SDK floor's echo call, in turn (p99 by nearest
+rank). Both servers are spoken to by a raw JSON-RPC client over stdio (newline-delimited JSON, 2026-07-28 era), so
+no client-side work is counted. The net cost is the tool's median round trip less the floor's median and the direct
+request's median: jobctl-mcp's own work per call; the range beside it is the same figure over each of
+{percall.BLOCKS} blocks of consecutive rounds. CPU per call is each server process's user and system time over
+the rounds (from /proc), and this process's for the direct GET: a figure other processes on the machine barely
+move, where they do move wall-clock time. Throughput over {throughput.WINDOWS} windows of
+{throughput.WINDOW_SECONDS:g} s; idle memory over the cold starts. Memory growth is read in one process, from call
+{memory.WARM:,} to call {memory.CALLS:,}. Byte counts are exact, as compact JSON; tokens are estimated as bytes/4."""
 # Each phase is bounded, so that a hung server ends the run with its log instead of never.
-LIMITS = {"1 cold start": 120, "2 per-call overhead": 120, "4 memory": 120, "5 context cost": 90, "3 throughput": 180}
+LIMITS = {"1 cold start": 120, "2 per-call cost": 180, "4 memory": 120, "5 context cost": 90, "3 throughput": 180}
 BUSY_WARNING = 0.10
 
 
@@ -83,29 +100,46 @@ def machine() -> str:
 async def one_process(
     vendors: Vendors, workdir: Path, log: IO[str], baseline: converter.Converter | str, phases: Phases
 ) -> list[Row]:
-    """Benchmarks 2, 4 and 5 in one jobctl-mcp process on stdio, beside the SDK floor on stdio."""
+    """Benchmarks 2, 4 and 5: per-call cost over raw JSON-RPC, then memory and context cost through the SDK's
+    client, each in a jobctl-mcp process of its own on stdio."""
     async with AsyncExitStack() as stack:
+        http = await stack.enter_async_context(httpx2.AsyncClient(timeout=30))
+        probes = await percall.probes(vendors, http)
+        rows = await per_call(vendors, workdir, log, http, probes, phases)
         before = children()
         jobctl = await stack.enter_async_context(stdio_session([JOBCTL], vendors.env, workdir, log))
         (pid,) = children() - before
-        floor = await stack.enter_async_context(stdio_session([PYTHON, FLOOR], None, workdir, log))
-        http = await stack.enter_async_context(httpx2.AsyncClient(timeout=30))
         tools = list((await jobctl.list_tools()).tools)
         idle = rss_mib(pid)
-        rows: list[Row] = []
-        with phases.phase("2 per-call overhead"):
-            probes = await percall.probes(vendors, http)
-            for probe in probes:
-                rows += percall.rows(probe, await percall.measure(probe, jobctl, floor, http))
         with phases.phase("4 memory"):
-            done = len(probes) * percall.CALLS_PER_PROBE
-            rows += await memory.growth_rows(jobctl, pid, probes, idle, done)
+            rows += await memory.growth_rows(jobctl, pid, probes, idle)
         with phases.phase("5 context cost"):
             generic = await baseline.tools(workdir, log) if isinstance(baseline, converter.Converter) else baseline
             rows += context_cost.tool_list_rows(tools, generic, baseline)
             token = probes[0].headers["Authtoken"]
             rows += await context_cost.list_answer_rows(jobctl, vendors, http, token)
         return rows
+
+
+async def per_call(
+    vendors: Vendors, workdir: Path, log: IO[str], http: httpx2.AsyncClient, probes: list[percall.Probe], phases: Phases
+) -> list[Row]:
+    """Benchmark 2: jobctl-mcp and the SDK floor on stdio, each spoken to in raw JSON-RPC."""
+    async with (
+        raw_stdio([JOBCTL], clean_env(**vendors.env), workdir, log) as jobctl,
+        raw_stdio([PYTHON, FLOOR], clean_env(), workdir, log) as floor,
+    ):
+        rows: list[Row] = []
+        with phases.phase("2 per-call cost"):
+            for probe in probes:
+                rows += percall.rows(probe, await percall.measure(probe, jobctl, floor, http))
+        return rows
+
+
+async def run_per_call(workdir: Path, log: IO[str], phases: Phases) -> list[Row]:
+    with loopback_vendors(workdir, log) as vendors:
+        async with httpx2.AsyncClient(timeout=30) as http:
+            return await per_call(vendors, workdir, log, http, await percall.probes(vendors, http), phases)
 
 
 async def run(workdir: Path, log: IO[str], phases: Phases) -> list[Row]:
@@ -129,13 +163,15 @@ def tail(path: Path, lines: int = 30) -> str:
 
 
 def main() -> None:
-    argparse.ArgumentParser(prog="python bench/run.py", description=__doc__).parse_args()
+    parser = argparse.ArgumentParser(prog="python bench/run.py", description=__doc__)
+    parser.add_argument("--per-call", action="store_true", help="only benchmark 2, the per-call cost (about 1 min)")
+    only_per_call = parser.parse_args().per_call
     began, phases = time.monotonic(), Phases()
     with tempfile.TemporaryDirectory(prefix="jobctl-bench-") as directory:
         log_path = Path(directory) / "servers.log"
         with log_path.open("w") as log:
             try:
-                rows = anyio.run(run, Path(directory), log, phases)
+                rows = anyio.run(run_per_call if only_per_call else run, Path(directory), log, phases)
             except BaseException:
                 log.flush()
                 print(f"The benchmark stopped. The servers' last lines:\n{tail(log_path)}", file=sys.stderr)

@@ -152,7 +152,7 @@ async def shared_server(env: dict[str, str] | None = None, **settings: Any) -> A
         yield Shared(sandbox, sleeps, client)
 
 
-async def settle(condition: Callable[[], bool], seconds: float = 5.0) -> None:
+async def settle(condition: Callable[[], bool], seconds: float = 30.0) -> None:
     """Wait until `condition` holds: a server in another thread, or a socket's other end, catches up in its own time."""
     with anyio.fail_after(seconds):
         while not condition():  # noqa: ASYNC110 (the state lives in other threads and in sockets)

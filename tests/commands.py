@@ -33,13 +33,13 @@ def running_http_server(env: dict[str, str], cwd: Path, *extra: str) -> Generato
     args = [COMMAND, "--transport", "streamable-http", "--port", str(port), *extra]
     process = subprocess.Popen(args, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60
         while True:
             assert process.poll() is None, process.stderr.read().decode() if process.stderr else "exited"
             with socket.socket() as probe:
                 if probe.connect_ex(("127.0.0.1", port)) == 0:
                     break
-            assert time.monotonic() < deadline, "the server did not listen within 20 s"
+            assert time.monotonic() < deadline, "the server did not listen within 60 s"
             time.sleep(0.05)
         yield f"http://127.0.0.1:{port}/mcp"
     finally:

@@ -72,7 +72,7 @@ async def test_a_401_after_a_fresh_login_is_an_error_not_a_loop(
         agent = Agent(client, transcript)
         data(await agent.call(*WARM_UP))
         sandbox.commvault.faults.add(case.fault("response", status=401, body=ACCESS_DENIED, times=10))
-        with anyio.fail_after(5):
+        with anyio.fail_after(30):  # a hang, not a speed
             message = error(await agent.call(case.tool, case.arguments))
     assert "HTTP 401: Access denied" in message
     assert "The session was refused after a fresh login: check COMMVAULT_USERNAME's rights." in message
@@ -93,7 +93,7 @@ async def test_concurrent_calls_on_an_expired_session_share_one_new_login(
         async def read(job_id: int) -> None:
             results.append(data(await agent.call("commvault-get-job-details", {"jobId": job_id})))
 
-        with anyio.fail_after(10):
+        with anyio.fail_after(30):  # a hang, not a speed
             async with anyio.create_task_group() as group:
                 for job_id in [9612, 9600, 9590, 9580] * 5:
                     group.start_soon(read, job_id)
@@ -125,7 +125,7 @@ async def test_wrong_password_calls_at_once_never_storm_the_login(
     async def call() -> None:
         messages.append(error(await agent.call("commvault-list-jobs", {})))
 
-    with anyio.fail_after(10):
+    with anyio.fail_after(30):  # a hang, not a speed
         async with anyio.create_task_group() as group:
             for _ in range(10):
                 group.start_soon(call)

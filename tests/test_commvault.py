@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -10,7 +11,8 @@ import pytest
 from mcp import Client
 
 from jobctl_mcp.sandbox import COMMVAULT_API_KEY, COMMVAULT_PASSWORD, COMMVAULT_USERNAME, Sandbox
-from tests.conftest import data, error
+from jobctl_mcp.sandbox.faults import Fault
+from tests.conftest import data, error, text
 
 pytestmark = pytest.mark.anyio
 
@@ -106,6 +108,51 @@ async def test_kill_is_requested_then_the_job_ends_killed(client: Client, sandbo
     assert killed["status"] == "Kill Pending"
     assert sandbox.commvault.requests_matching("POST", r"/Job/9671/action/kill$")
     assert data(await client.call_tool("commvault-get-job-details", {"jobId": 9671}))["status"] == "Killed"
+
+
+@pytest.mark.parametrize(
+    ("tool", "action", "route", "job_id"),
+    [
+        ("commvault-kill-running-job", "kill", "kill", 9671),
+        ("commvault-suspend-running-job", "suspend", "pause", 9669),
+        ("commvault-resume-suspended-job", "resume", "resume", 9669),
+    ],
+)
+@pytest.mark.parametrize(
+    ("failure", "reason"),
+    [
+        (Fault("response", method="GET", path=r"^/Job/\d+$", body={"errorMessage": "Internal failure"}), "HTTP 500"),
+        (Fault("connect", method="GET", path=r"^/Job/\d+$", times=3), "no answer after 3 attempts"),
+    ],
+    ids=["500", "unreachable"],
+)
+async def test_an_action_done_stays_done_when_the_job_cannot_be_re_read(
+    client: Client,
+    sandbox: Sandbox,
+    caplog: pytest.LogCaptureFixture,
+    tool: str,
+    action: str,
+    route: str,
+    job_id: int,
+    failure: Fault,
+    reason: str,
+) -> None:
+    if action == "resume":
+        data(await client.call_tool("commvault-suspend-running-job", {"jobId": job_id}))
+        assert data(await client.call_tool("commvault-get-job-details", {"jobId": job_id}))["status"] == "Suspended"
+    sandbox.commvault.faults.add(failure)
+    result = await client.call_tool(tool, {"jobId": job_id})
+    # The vendor accepted the action: the agent is told it was done, with no status, and nothing about a failure.
+    assert data(result) == {"jobId": job_id, "action": action, "status": None}
+    assert not any(word in text(result).lower() for word in ("error", "fail", "unavailable"))
+    assert len(sandbox.commvault.requests_matching("POST", rf"^/Job/{job_id}/action/{route}$")) == 1
+    # The operator's log says why the status is missing.
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert f"{action} of job {job_id} accepted, but the job could not be re-read" in warning
+    assert reason in warning
+    audit = [json.loads(r.getMessage()) for r in caplog.records if r.name == "jobctl_mcp.audit"]
+    assert audit[-1]["tool"] == tool
+    assert audit[-1]["outcome"] == "ok"
 
 
 @pytest.mark.parametrize(

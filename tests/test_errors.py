@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import email.utils
 import logging
+import time
 from collections.abc import Callable
 
 import pytest
@@ -73,6 +75,32 @@ async def test_an_absurd_retry_after_is_capped(client: Client, sandbox: Sandbox,
     sandbox.qovery.faults.add(Fault("response", status=429, headers={"Retry-After": "86400"}, body={}))
     data(await client.call_tool("get-job-status", {"jobId": CRON}))
     assert sleeps == [30.0]
+
+
+# A wait the vendor gives as a time (an HTTP date, or X-RateLimit-Reset in epoch seconds) is counted from the
+# machine's clock, the only one that can read it. Half an hour ahead, with the cap raised above it: a machine would
+# have to stall for over a minute between building the header and reading it for the bounds below to fail.
+AHEAD = 1800.0
+
+
+@pytest.mark.parametrize("header", ["Retry-After", "X-RateLimit-Reset"])
+async def test_a_wait_given_as_a_time_is_counted_from_now(
+    connect: Callable[..., Client], sandbox: Sandbox, sleeps: Sleeps, header: str
+) -> None:
+    at = time.time() + AHEAD
+    given = email.utils.formatdate(at, usegmt=True) if header == "Retry-After" else str(int(at))
+    sandbox.qovery.faults.add(Fault("response", status=429, headers={header: given}, body={}))
+    async with connect(retry_after_max=2 * AHEAD) as client:
+        data(await client.call_tool("get-job-status", {"jobId": CRON}))
+    (wait,) = sleeps
+    assert AHEAD - 60 < wait <= AHEAD  # both forms are whole seconds: the wait ends on one
+
+
+async def test_a_time_already_past_means_no_wait(client: Client, sandbox: Sandbox, sleeps: Sleeps) -> None:
+    past = email.utils.formatdate(time.time() - 3600, usegmt=True)
+    sandbox.qovery.faults.add(Fault("response", status=429, headers={"Retry-After": past}, body={}))
+    data(await client.call_tool("get-job-status", {"jobId": CRON}))
+    assert sleeps == [0.0]
 
 
 async def test_rate_limit_after_every_retry_tells_when_to_come_back(client: Client, sandbox: Sandbox) -> None:

@@ -253,7 +253,7 @@ async def test_vendor_fault(case: ToolCase, scenario: Scenario, shared: Shared, 
     for fault in scenario.arm(case):
         case.sim(sandbox).faults.add(fault)
     expected = scenario.expect(case)
-    with anyio.fail_after(10):
+    with anyio.fail_after(30):  # a hang, not a speed: retries wait in virtual time
         result = await Agent(shared.client, transcript).call(case.tool, case.arguments)
     check(case.tool, result, expected)
     assert len(case.own_requests(sandbox)) == expected.requests
@@ -308,6 +308,76 @@ CHAOTIC_QOVERY: dict[str, Any] = {
 }
 
 
+def _nothing_read(**known: Any) -> dict[str, Any]:
+    return dict.fromkeys(_QOVERY_JOB_FIELDS) | known
+
+
+_QOVERY_JOB_FIELDS = (
+    "jobType", "description", "environmentId", "source", "cpu", "memory", "maxDurationSeconds", "maxNbRestart",
+    "autoDeploy", "updatedAt", "raw",
+)  # fmt: skip
+_UNREAD_SUMMARY: dict[str, Any] = {
+    "jobId": 9612, "status": "Unknown", "jobType": None, "client": None, "clientId": None, "subclient": None,
+    "subclientId": None, "backupLevel": None, "percentComplete": None, "startTime": None, "endTime": None,
+    "phase": None, "reason": None,
+}  # fmt: skip
+_UNREAD_STATUS: dict[str, Any] = {
+    "jobId": CRON, "state": "DEPLOYED", "deploymentStatus": None, "action": None, "actionStatus": None,
+    "lastDeploymentDate": None, "deploymentRequestId": None,
+}  # fmt: skip
+_CHAOTIC_JOB = _nothing_read(id=CRON, name="nightly-report", schedule="lifecycle on start")
+# What the agent gets when the tool's own request is answered with CHAOTIC_*: every value of the wrong type is
+# null (or a list without it), what has the right type is kept, and reads made after the answer are the job's own.
+DEFENSIVE_READS: dict[str, dict[str, Any]] = {
+    "commvault-run-backup-job": {"taskId": 1088, "jobIds": [9700, 9701]},
+    "commvault-run-restore-job": {"taskId": 1088, "jobIds": [9700, 9701]},
+    "commvault-list-jobs": {"total": 1, "offset": 0, "nextOffset": None, "jobs": [_UNREAD_SUMMARY], "note": None},
+    "commvault-get-job-details": {**_UNREAD_SUMMARY, "raw": None},
+    # An action's answer is only checked for an error inside; the status comes from the re-read that follows.
+    "commvault-kill-running-job": {"jobId": 9669, "action": "kill", "status": "Running"},
+    "commvault-suspend-running-job": {"jobId": 9669, "action": "suspend", "status": "Running"},
+    "commvault-resume-suspended-job": {"jobId": 9670, "action": "resume", "status": "Suspended"},
+    "get-job-id": _CHAOTIC_JOB,
+    "edit-job": _CHAOTIC_JOB,
+    "delete-job": {"jobId": CRON, "action": "delete", "status": None},
+    "list-last-job-commits": {
+        "jobId": "a41e7d3c-2f9b-4b61-8d0e-5c7a9f1b2e34",
+        "total": 1,
+        "commits": [{"gitCommitId": "abc1234", "createdAt": None, "author": None, "message": None, "tag": None}],
+    },
+    "get-job-status": {**_UNREAD_STATUS, "raw": None},
+    "clean-failed-job": {"jobId": "0b9e6f2d-3c4a-4e1b-8f7d-2a6c5e9b1d03", "cleanedKubernetesJobs": ["cleanup-temp-1"]},
+    **{
+        tool: {"jobId": CRON, "action": tool.removesuffix("-job"), "status": _UNREAD_STATUS}
+        for tool in ("deploy-job", "redeploy-job", "stop-job", "uninstall-job")
+    },
+    # The first poll reads the garbled answer as a job not yet finished; the next reads the real one.
+    "wait-for-job[commvault]": {
+        "vendor": "commvault",
+        "jobId": "9612",
+        "finished": True,
+        "succeeded": True,
+        "state": "Completed w/ one or more errors",
+        "waitedSeconds": 0.2,
+        "polls": 2,
+        "note": None,
+        "qovery": None,
+    },
+    "wait-for-job[qovery]": {
+        "vendor": "qovery",
+        "jobId": CRON,
+        "finished": True,
+        "succeeded": True,
+        "state": "DEPLOYED",
+        "waitedSeconds": 0.0,
+        "polls": 1,
+        "note": None,
+        "commvault": None,
+        "qovery": _UNREAD_STATUS,
+    },
+}
+
+
 @pytest.mark.parametrize("case", CASES, ids=case_id)
 async def test_wrong_types_inside_an_answer_are_read_defensively(
     case: ToolCase, shared: Shared, transcript: list[str]
@@ -315,22 +385,10 @@ async def test_wrong_types_inside_an_answer_are_read_defensively(
     body = CHAOTIC_COMMVAULT if case.vendor == "commvault" else CHAOTIC_QOVERY
     case.sim(shared.sandbox).faults.add(case.fault("response", status=200, body=body))
     result = data(await Agent(shared.client, transcript).call(case.tool, case.arguments))
-    if case.tool == "commvault-list-jobs":
-        assert result["total"] == 1
-        (job,) = result["jobs"]
-        assert (job["jobId"], job["status"], job["startTime"], job["percentComplete"]) == (9612, "Unknown", None, None)
-    elif case.tool == "commvault-get-job-details":
-        assert (result["status"], result["client"], result["phase"], result["reason"]) == ("Unknown", None, None, None)
-    elif case.tool == "commvault-run-backup-job":
-        assert result == {"taskId": 1088, "jobIds": [9700, 9701]}
-    elif case.tool == "get-job-id":
-        assert [result[key] for key in ("cpu", "autoDeploy", "description", "source")] == [None] * 4
-    elif case.tool == "list-last-job-commits":
-        assert [commit["gitCommitId"] for commit in result["commits"]] == ["abc1234"]
-    elif case.tool == "clean-failed-job":
-        assert result["cleanedKubernetesJobs"] == ["cleanup-temp-1"]
-    elif case.tool == "get-job-status":
-        assert (result["state"], result["deploymentStatus"], result["action"]) == ("DEPLOYED", None, None)
+    if case.id == "wait-for-job[commvault]":
+        summary = result.pop("commvault")  # the real job, whose times follow the sandbox's clock
+        assert (summary["jobId"], summary["status"]) == (9612, "Completed w/ one or more errors")
+    assert result == DEFENSIVE_READS[case.id]
 
 
 # ---- a huge answer: the tool stays small and says how to ask for less --------------------------------------------
@@ -416,9 +474,10 @@ async def test_a_vendor_that_never_answers_is_cut_off_at_the_call_deadline(
     case.sim(sandbox).faults.add(case.fault("delay", seconds=60))
     # wait-for-job waits on purpose: its deadline is the call timeout plus its own timeoutSeconds.
     arguments = {**case.arguments, "timeoutSeconds": 1} if case.tool == "wait-for-job" else case.arguments
-    with anyio.fail_after(5):
+    with anyio.fail_after(30):  # the vendor holds the answer for 60 s: only the call deadline ends it sooner
         message = error(await Agent(impatient_server.client, transcript).call(case.tool, arguments))
     deadline = 1.1 if case.tool == "wait-for-job" else 0.1
     assert f"no complete answer within {deadline:g} s (JOBCTL_CALL_TIMEOUT)" in message
     assert ("outcome is unknown" in message) == case.mutating
-    assert len(case.own_requests(sandbox)) == 1
+    # Never sent twice. On a machine slow enough, the 0.1 s deadline may even pass before the request is sent.
+    assert len(case.own_requests(sandbox)) <= 1

@@ -102,7 +102,7 @@ class FuzzServer:
     def call(self, tool: str, arguments: dict[str, Any], transcript: list[str]) -> CallToolResult:
         async def call() -> CallToolResult:
             self.shared.fresh()
-            with anyio.fail_after(10):
+            with anyio.fail_after(30):  # a hang, not a speed
                 return await Agent(self.shared.client, transcript).call(tool, arguments)
 
         return self._portal.call(call)

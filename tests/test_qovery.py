@@ -94,6 +94,100 @@ async def test_edit_sends_the_whole_job_with_only_the_change_applied(client: Cli
     assert (edited["cpu"], edited["description"]) == (1000, "Builds the nightly billing report")
 
 
+# What a PUT must carry to leave the git-based LIFECYCLE job as it is: its JobRequest fields, and its source
+# rebuilt as a request (the repository's deployed-commit and access fields are answers only, never sent).
+LIFECYCLE_PUT: dict[str, object] = {
+    "name": "seed-database",
+    "cpu": 1000,
+    "memory": 1024,
+    "gpu": 0,
+    "max_nb_restart": 0,
+    "max_duration_seconds": 300,
+    "auto_preview": True,
+    "port": None,
+    "healthchecks": {},
+    "schedule": {
+        "on_start": {"arguments": ["seed", "--if-empty"], "entrypoint": "/app/manage"},
+        "on_delete": {"arguments": ["drop-all"], "entrypoint": "/app/manage"},
+        "lifecycle_type": "GENERIC",
+    },
+    "auto_deploy": True,
+    "icon_uri": "app://qovery-console/lifecycle-job",
+    "source": {
+        "docker": {
+            "git_repository": {
+                "url": "https://github.com/acme/backend.git",
+                "name": "acme/backend",
+                "owner": "acme",
+                "provider": "GITHUB",
+                "branch": "main",
+                "root_path": "/",
+                "git_token_id": None,
+            },
+            "dockerfile_path": "jobs/seed/Dockerfile",
+            "dockerfile_raw": None,
+            "docker_target_build_stage": None,
+        }
+    },
+    "annotations_groups": [],
+    "labels_groups": [],
+}
+
+
+async def test_edit_of_a_git_job_sends_the_whole_job_rebuilt_from_its_repository(
+    client: Client, sandbox: Sandbox
+) -> None:
+    edited = data(await client.call_tool("edit-job", {"jobId": LIFECYCLE, "body": {"cpu": 500}}))
+    (put,) = sandbox.qovery.requests_matching("PUT")
+    assert put.path == f"/job/{LIFECYCLE}"
+    assert put.body == {**LIFECYCLE_PUT, "cpu": 500}
+    assert edited["cpu"] == 500
+    assert edited["source"] == "git https://github.com/acme/backend.git branch main (deployed ddd1cee35762)"
+
+
+async def test_edit_switches_a_git_job_to_an_image(client: Client, sandbox: Sandbox) -> None:
+    registry_id = sandbox.qovery.jobs[CRON]["source"]["image"]["registry_id"]
+    image = {"image_name": "acme/seed", "tag": "3.1.0", "registry_id": registry_id}
+    edited = data(await client.call_tool("edit-job", {"jobId": LIFECYCLE, "body": {"source": {"image": image}}}))
+    (put,) = sandbox.qovery.requests_matching("PUT")
+    assert put.body == {**LIFECYCLE_PUT, "source": {"image": image}}  # the repository is replaced, not merged
+    assert edited["source"] == "image docker.io/acme/seed:3.1.0"
+
+
+async def test_edit_switches_an_image_job_to_git(client: Client, sandbox: Sandbox) -> None:
+    before = sandbox.qovery.jobs[CRON]
+    repository = {"url": "https://github.com/acme/report.git", "name": "acme/report", "owner": "acme"}
+    git = {"git_repository": {**repository, "provider": "GITHUB", "branch": "main"}, "dockerfile_path": "Dockerfile"}
+    edited = data(await client.call_tool("edit-job", {"jobId": CRON, "body": {"source": {"docker": git}}}))
+    (put,) = sandbox.qovery.requests_matching("PUT")
+    assert put.body == {
+        "name": "nightly-report",
+        "description": "Builds the nightly billing report",
+        "cpu": before["cpu"],
+        "memory": before["memory"],
+        "gpu": 0,
+        "max_nb_restart": 0,
+        "max_duration_seconds": 3600,
+        "auto_preview": False,
+        "port": None,
+        "healthchecks": {},
+        "schedule": {
+            "cronjob": {
+                "arguments": ["--date", "yesterday"],
+                "entrypoint": "/app/run.sh",
+                "timezone": "Etc/UTC",
+                "scheduled_at": "0 2 * * *",
+            }
+        },
+        "auto_deploy": False,
+        "icon_uri": "app://qovery-console/cron-job",
+        "source": {"docker": git},  # the image is replaced, not merged
+        "annotations_groups": [],
+        "labels_groups": [],
+    }
+    assert edited["source"].startswith("git https://github.com/acme/report.git branch main")
+
+
 async def test_edit_merges_nested_changes(client: Client, sandbox: Sandbox) -> None:
     change = {"source": {"image": {"tag": "2.0.0"}}, "schedule": {"cronjob": {"scheduled_at": "30 3 * * *"}}}
     edited = data(await client.call_tool("edit-job", {"jobId": CRON, "body": change}))

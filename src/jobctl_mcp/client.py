@@ -347,8 +347,15 @@ class VendorClient:
     async def _send(
         self, operation: str, route: Route, url: str, headers: dict[str, str], send: dict[str, Any], repeatable: bool
     ) -> httpx2.Response:
+        try:
+            # Most requests are answered at the first attempt: the retry machinery is built only for the others.
+            return await self._attempt(operation, route, url, headers, send, repeatable)
+        except _TryAgain as failed:
+            if self._policy.retries == 0:
+                return self._exhausted(operation, failed)
+            await self._policy.sleep(self._delay(failed, 1))
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(self._policy.retries + 1),
+            stop=stop_after_attempt(self._policy.retries),
             wait=self._wait,
             retry=retry_if_exception_type(_TryAgain),
             sleep=self._policy.sleep,
@@ -359,12 +366,16 @@ class VendorClient:
                 with attempt:
                     return await self._attempt(operation, route, url, headers, send, repeatable)
         except _TryAgain as exhausted:
-            if exhausted.response is not None:
-                return exhausted.response
-            raise VendorUnavailableError(
-                self.vendor, operation, f"no answer after {self._policy.retries + 1} attempts ({_describe(exhausted)})"
-            ) from exhausted.cause
+            return self._exhausted(operation, exhausted)
         raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
+
+    def _exhausted(self, operation: str, last: _TryAgain) -> httpx2.Response:
+        """The last answer once no attempt is left; with none at all, the vendor is unavailable."""
+        if last.response is not None:
+            return last.response
+        raise VendorUnavailableError(
+            self.vendor, operation, f"no answer after {self._policy.retries + 1} attempts ({_describe(last)})"
+        ) from last.cause
 
     async def _attempt(
         self, operation: str, route: Route, url: str, headers: dict[str, str], send: dict[str, Any], repeatable: bool
@@ -395,6 +406,11 @@ class VendorClient:
         declared = streamed.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > cap:
             raise self._too_large(operation, route, streamed.status_code, repeatable)
+        if declared.isdigit() and "content-encoding" not in streamed.headers:
+            # The declared length bounds what is read (the HTTP framing holds the vendor to it), and nothing is
+            # decoded: the answer is read whole as it is, without copying it into a new response.
+            await streamed.aread()
+            return streamed
         body = bytearray()
         async for chunk in streamed.aiter_bytes():
             body += chunk
@@ -411,10 +427,14 @@ class VendorClient:
         return VendorAPIError(self.vendor, operation, status, size, self.too_large_hints.get(route, ""))
 
     def _wait(self, state: RetryCallState) -> float:
-        failure = state.outcome.exception() if state.outcome else None
+        # tenacity counts from the second attempt: the first was made before its loop.
+        return self._delay(state.outcome.exception() if state.outcome else None, state.attempt_number + 1)
+
+    def _delay(self, failure: BaseException | None, attempt: int) -> float:
+        """The pause after failed attempt number `attempt`: what the vendor asked for, else the backoff."""
         if isinstance(failure, _TryAgain) and failure.retry_after is not None:
             return min(failure.retry_after, self._policy.retry_after_max)
-        return self._policy.backoff_delay(state.attempt_number)
+        return self._policy.backoff_delay(attempt)
 
     def _decode(self, operation: str, response: httpx2.Response, repeatable: bool) -> Any:
         status = response.status_code

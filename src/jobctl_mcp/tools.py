@@ -218,7 +218,8 @@ async def execute(spec: AnySpec, runtime: Runtime, ctx: Context, check: Check | 
         with anyio.CancelScope(shield=True):
             await audit("unknown", detail="cancelled by the client while the request was in flight")
         raise
-    await audit("ok", result=result.model_dump(mode="json"))
+    if audited:  # a read leaves no audit line: its result is not dumped for one
+        await audit("ok", result=result.model_dump(mode="json"))
     return result
 
 
@@ -352,8 +353,10 @@ def build_tools(specs: Iterable[AnySpec], runtime: Runtime | None = None) -> lis
             structured_output=True,
         )
         # The SDK derives inputs from the signature, which here is only the context; publish the row's model.
+        # The result is built as that model, so the SDK need not validate it once more (output_model None):
+        # the schema is still published.
         output = compact_schema(tool.fn_metadata.output_schema, inputs=False)
-        metadata = tool.fn_metadata.model_copy(update={"output_schema": output})
+        metadata = tool.fn_metadata.model_copy(update={"output_schema": output, "output_model": None})
         tools.append(tool.model_copy(update={"parameters": input_schema(spec.input), "fn_metadata": metadata}))
     return tools
 
