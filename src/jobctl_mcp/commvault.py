@@ -533,6 +533,7 @@ COMMVAULT_TOOLS: tuple[AnySpec, ...] = (
         input=ListJobsInput,
         output=JobList,
         run=list_jobs,
+        board=True,
     ),
     ToolSpec(
         name="commvault-get-job-details",
@@ -545,6 +546,7 @@ COMMVAULT_TOOLS: tuple[AnySpec, ...] = (
         input=JobDetailsInput,
         output=JobDetails,
         run=get_job_details,
+        board=True,
     ),
     ToolSpec(
         name="commvault-kill-running-job",

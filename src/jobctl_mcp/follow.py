@@ -183,4 +183,5 @@ WAIT_FOR_JOB = ToolSpec(
     input=WaitInput,
     output=WaitResult,
     run=wait_for_job,
+    board=True,
 )

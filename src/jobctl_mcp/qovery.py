@@ -547,6 +547,7 @@ QOVERY_TOOLS: tuple[AnySpec, ...] = (
         input=RawInput,
         output=JobStatusDetails,
         run=get_status,
+        board=True,
     ),
     ToolSpec(
         name="clean-failed-job",

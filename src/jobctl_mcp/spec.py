@@ -67,6 +67,8 @@ class ToolSpec(Generic[ClientT, InputT, OutputT]):
     # What a human is asked before a destructive call runs (JOBCTL_CONFIRM_DESTRUCTIVE): it reads the job
     # fresh, so asking again just before acting shows whether the job changed while the human decided.
     question: Callable[[ClientT, InputT], Awaitable[str]] | None = None
+    # The tool returns jobs: hosts that render MCP Apps show its results on the job board (ui://jobctl/jobs).
+    board: bool = False
 
 
 AnySpec = ToolSpec[Any, Any, Any]

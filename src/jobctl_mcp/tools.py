@@ -21,6 +21,7 @@ from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field, ValidationError
 
 from jobctl_mcp.audit import AuditTrail, Outcome
+from jobctl_mcp.board import board_meta
 from jobctl_mcp.client import UNKNOWN_OUTCOME, DryRunStop, json_list, json_object, plain_text
 from jobctl_mcp.commvault import COMMVAULT_TOOLS
 from jobctl_mcp.errors import (
@@ -314,6 +315,7 @@ def build_tools(specs: Iterable[AnySpec], runtime: Runtime | None = None) -> lis
             description=spec.description,
             annotations=annotations(spec),
             structured_output=True,
+            meta=board_meta() if spec.board else None,
         )
         # The SDK derives inputs from the signature, which here is only the context; publish the row's model.
         output = compact_schema(tool.fn_metadata.output_schema, inputs=False)
