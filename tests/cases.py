@@ -14,7 +14,7 @@ import anyio
 from mcp import Client
 from mcp_types import CallToolResult
 
-from jobctl_mcp.client import IDEMPOTENT_METHODS, Route
+from jobctl_mcp.client import Route
 from jobctl_mcp.sandbox import COMMVAULT_API_KEY, Sandbox
 from jobctl_mcp.sandbox.examples import EXAMPLES
 from jobctl_mcp.sandbox.faults import Fault, RecordedRequest, VendorSim
@@ -45,10 +45,7 @@ class ToolCase:
     def id(self) -> str:
         return self.label or self.tool
 
-    @property
-    def repeatable(self) -> bool:
-        """Whether the retry policy may send the tool's own request again after it may have arrived."""
-        return self.method in IDEMPOTENT_METHODS
+    repeatable: bool = False  # whether the retry policy may send the tool's own request again after it arrived
 
     @property
     def mutating(self) -> bool:
@@ -94,6 +91,7 @@ def _case(spec: AnySpec, arguments: dict[str, Any], label: str) -> ToolCase:
         accepts_empty=bool(spec.parse and spec.parse(None, parsed) is not None),
         accepts_any=(not own[0].expects) or bool(spec.parse and spec.parse({"unexpected": 1}, parsed) is not None),
         label=label,
+        repeatable=routes[0].repeatable,
     )
 
 

@@ -285,6 +285,20 @@ CHAOTIC_COMMVAULT: dict[str, Any] = {
     "jobIds": ["9700", "x", 8.5, None, True, "\u0661\u0662", 9701],
     "totalRecordsWithoutPaging": 1,
     "jobs": [{"jobSummary": CHAOTIC_SUMMARY}, {"jobSummary": "x"}, 5, {"jobSummary": {"jobId": "abc"}}],
+    "clientProperties": [
+        {"client": {"clientEntity": {"clientId": "7", "clientName": "fs01", "hostName": 5}, "idaList": "x"}},
+        {"client": {"clientEntity": {"clientId": None}}},
+        "x",
+    ],
+    "subClientProperties": [
+        {"subClientEntity": {"subclientId": 12, "clientId": 7, "subclientName": ["x"]}, "commonProperties": 3},
+        {"subClientEntity": {"subclientId": "abc"}},
+        None,
+    ],
+    "browseResponses": [
+        {"browseResult": {"dataResultSet": [{"path": "/var/www/a", "displayName": "a", "size": "big", "flags": 1}]}},
+        "x",
+    ],
 }
 CHAOTIC_QOVERY: dict[str, Any] = {
     "id": CRON,
@@ -306,6 +320,11 @@ CHAOTIC_QOVERY: dict[str, Any] = {
     "results": [{"git_commit_id": "abc1234", "created_at": 7, "message": ["m"], "tag": 5}, "x", None, 7, {}],
     "clean_kubernetes_jobs": [1, "cleanup-temp-1", None],
 }
+# The discovery answers are lists under "results" too: a service, a deployment and log lines of wrong types.
+CHAOTIC_QOVERY["results"] += [
+    {"id": CRON, "name": "nightly-report", "service_type": "JOB", "project_id": "p", "project_name": 5},
+    {"status": "DEPLOYMENT_ERROR", "identifier": "x", "auditing_data": {"created_at": 5}, "details": []},
+]
 
 
 def _nothing_read(**known: Any) -> dict[str, Any]:
@@ -319,7 +338,7 @@ _QOVERY_JOB_FIELDS = (
 _UNREAD_SUMMARY: dict[str, Any] = {
     "jobId": 9612, "status": "Unknown", "jobType": None, "client": None, "clientId": None, "subclient": None,
     "subclientId": None, "backupLevel": None, "percentComplete": None, "startTime": None, "endTime": None,
-    "phase": None, "reason": None,
+    "phase": None, "reason": None, "failedFiles": None, "failedFolders": None,
 }  # fmt: skip
 _UNREAD_STATUS: dict[str, Any] = {
     "jobId": CRON, "state": "DEPLOYED", "deploymentStatus": None, "action": None, "actionStatus": None,
@@ -332,7 +351,72 @@ DEFENSIVE_READS: dict[str, dict[str, Any]] = {
     "commvault-run-backup-job": {"taskId": 1088, "jobIds": [9700, 9701]},
     "commvault-run-restore-job": {"taskId": 1088, "jobIds": [9700, 9701]},
     "commvault-list-jobs": {"total": 1, "offset": 0, "nextOffset": None, "jobs": [_UNREAD_SUMMARY], "note": None},
-    "commvault-get-job-details": {**_UNREAD_SUMMARY, "raw": None},
+    # Who started it and its events come from the reads after the garbled answer: the job's own.
+    "commvault-get-job-details": {**_UNREAD_SUMMARY, "raw": None, "startedBy": "admin", "stoppedBy": None},
+    "commvault-list-clients": {
+        "total": 1,
+        "offset": 0,
+        "nextOffset": None,
+        "clients": [{"clientId": 7, "name": "fs01", "hostName": None, "displayName": None, "agents": []}],
+    },
+    "commvault-list-subclients": {
+        "clientId": 7,
+        "client": "fs01.example.com",  # from the client list read before the garbled answer
+        "total": 1,
+        "subclients": [
+            {
+                "subclientId": 12,
+                "name": "12",
+                "clientId": 7,
+                "client": None,
+                "backupsetId": None,
+                "backupset": None,
+                "instanceId": None,
+                "instance": None,
+                "appName": None,
+                "applicationId": None,
+                "lastBackupTime": None,
+                "isDefault": None,
+            }
+        ],
+    },
+    "commvault-browse-backup": {
+        "subclientId": 12,
+        "path": "/var/www",
+        "asOf": None,
+        "total": 1,
+        "offset": 0,
+        "nextOffset": None,
+        "note": None,
+        "items": [
+            {
+                "name": "a",
+                "path": "/var/www/a",
+                "isFolder": True,
+                "size": None,
+                "modifiedTime": None,
+                "backupTime": None,
+                "backupJobId": None,
+            }
+        ],
+    },
+    # A service whose project has no name is no job to show; a deployment without an execution id has no log.
+    "qovery-list-jobs": {"total": 0, "offset": 0, "nextOffset": None, "jobs": []},
+    "qovery-list-deployments": {
+        "jobId": "5e2c8a71-9d3f-4b6e-a0c4-7f1b3d5e9a62",
+        "deployments": [
+            {
+                "id": None,
+                "status": "DEPLOYMENT_ERROR",
+                "triggeredBy": None,
+                "origin": None,
+                "version": None,
+                "startedAt": None,
+                "durationSeconds": None,
+            }
+        ],
+        "log": None,
+    },
     # An action's answer is only checked for an error inside; the status comes from the re-read that follows.
     "commvault-kill-running-job": {"jobId": 9669, "action": "kill", "status": "Running"},
     "commvault-suspend-running-job": {"jobId": 9669, "action": "suspend", "status": "Running"},
@@ -354,7 +438,7 @@ DEFENSIVE_READS: dict[str, dict[str, Any]] = {
     # The first poll reads the garbled answer as a job not yet finished; the next reads the real one.
     "wait-for-job[commvault]": {
         "vendor": "commvault",
-        "jobId": "9612",
+        "jobId": 9612,
         "finished": True,
         "succeeded": True,
         "state": "Completed w/ one or more errors",
@@ -385,6 +469,8 @@ async def test_wrong_types_inside_an_answer_are_read_defensively(
     body = CHAOTIC_COMMVAULT if case.vendor == "commvault" else CHAOTIC_QOVERY
     case.sim(shared.sandbox).faults.add(case.fault("response", status=200, body=body))
     result = data(await Agent(shared.client, transcript).call(case.tool, case.arguments))
+    if case.tool == "commvault-get-job-details":  # the job's own events, whose times follow the sandbox's clock
+        assert [event["severity"] for event in result.pop("events")] == ["Minor", "Minor"]
     if case.id == "wait-for-job[commvault]":
         summary = result.pop("commvault")  # the real job, whose times follow the sandbox's clock
         assert (summary["jobId"], summary["status"]) == (9612, "Completed w/ one or more errors")

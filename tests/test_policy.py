@@ -183,7 +183,8 @@ async def test_dry_run_returns_each_request_and_sends_nothing(connect: Callable[
     assert (edit["body"]["cpu"], edit["body"]["name"]) == (750, "nightly-report")  # the merged job, after a real read
     seen = {f"{r.method} {r.path}" for r in [*sandbox.commvault.requests, *sandbox.qovery.requests]}
     # Only the login, edit-job's read of the job it merges into, and the one read-only call.
-    assert seen == {"POST /Login", f"GET /job/{CRON}", "GET /Job/9669"}
+    # Reads go through (a browse or a job-details POST changes nothing); no write does.
+    assert seen == {"POST /Login", f"GET /job/{CRON}", "GET /Job/9669", "POST /JobDetails", "GET /Events"}
 
 
 async def test_the_audit_file_gets_one_line_per_mutating_call_under_concurrency(

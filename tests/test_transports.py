@@ -48,7 +48,7 @@ async def test_streamable_http_on_loopback_against_vendors_on_loopback(tmp_path:
             with anyio.fail_after(30):
                 async with Client(url) as client:
                     await call_both_vendors(client)
-    assert [r.path for r in sandbox.commvault.requests] == ["/Login", "/Job/9669"]
+    assert [r.path for r in sandbox.commvault.requests] == ["/Login", "/Job/9669", "/JobDetails", "/Events"]
     assert sandbox.qovery.requests[0].headers["authorization"] == f"Token {QOVERY_API_KEY}"
 
 

@@ -638,6 +638,7 @@ COMMVAULT_TOOLS: tuple[AnySpec, ...] = (
         expects=JOB_LIST,
         send=list_jobs_request,
         parse=parse_job_list,
+        board=True,
     ),
     ToolSpec(
         name="commvault-get-job-details",
@@ -653,6 +654,7 @@ COMMVAULT_TOOLS: tuple[AnySpec, ...] = (
         reads=(JOB_DETAILS, EVENTS),
         run=get_job_details,
         advice=_FIND_JOBS,
+        board=True,
     ),
     ToolSpec(
         name="commvault-kill-running-job",

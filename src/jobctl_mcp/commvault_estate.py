@@ -99,11 +99,18 @@ def _client(entry: Any) -> Client | None:
     )
 
 
-def read_clients(data: Any) -> list[Client] | None:
+def _listing(data: Any, key: str) -> dict[str, Any] | None:
+    """A GET Client or GET Subclient answer: `key` holds the list; an empty answer or one without it (cvpysdk: "the
+    user might not have privileges") lists nothing, which is no error."""
+    if data == {}:
+        return {}
     body = json_object(data)
-    if data is not None and not body:
+    return body if key in body or "filterQueryCount" in body else None
+
+
+def read_clients(data: Any) -> list[Client] | None:
+    if (body := _listing(data, "clientProperties")) is None:
         return None
-    # No clientProperties: the user sees no client, which is no error (cvpysdk's Clients._get_clients).
     entries = [entry for entry in json_list(body.get("clientProperties")) if not _deleted(entry)]
     return [client for client in map(_client, entries) if client is not None]
 
@@ -189,8 +196,7 @@ def _subclient(entry: Any) -> Subclient | None:
 
 
 def read_subclients(data: Any) -> list[tuple[Subclient, dict[str, Any]]] | None:
-    body = json_object(data)
-    if data is not None and not body:
+    if (body := _listing(data, "subClientProperties")) is None:
         return None
     entries = [json_object(entry) for entry in json_list(body.get("subClientProperties"))]
     return [(parsed, entry) for entry in entries if (parsed := _subclient(entry)) is not None]
@@ -215,11 +221,12 @@ async def list_subclients(client: CommvaultClient, args: ListSubclientsInput) ->
 
 
 _SUBS = "a subclient list"
+_BROWSED = "a browse answer"
 
 
 class BrowseInput(ToolInput):
     subclientId: EntityId = Field(description="The subclient whose backups to look in (from commvault-list-subclients)")
-    path: Annotated[str, Field(min_length=1, max_length=4096)] = Field(
+    path: Annotated[str, Field(min_length=1, max_length=4096, pattern=r"^[^\x00-\x1f\x7f]+$")] = Field(
         default="/",
         description="Folder or file, as backed up: /var/www or C:\\Users; a file's own path shows that file",
     )
@@ -243,7 +250,7 @@ async def browse(client: CommvaultClient, args: BrowseInput) -> BrowseResult:
     to_time = _epoch(args.asOf) if args.asOf else 0
     request = Send(json=_browse_request(subclient, args.path, to_time))
     label = f"browse {args.path} in subclient {args.subclientId}"
-    items = await client.call(label, BROWSE, lambda data: _browsed(data, label), "a browse answer", send=request)
+    items = await client.call(label, BROWSE, lambda data: _browsed(data, label), _BROWSED, send=request)
     page, next_offset = page_of(items, args.offset, args.limit)
     note = None
     if len(items) >= BROWSE_CAP:
@@ -288,9 +295,9 @@ _BY_NAME = {"ascending": True, "sortBy": [0]}
 
 def _browsed(data: Any, label: str) -> list[BackedUpItem] | None:
     """The entries of a DoBrowse answer, read as cvpysdk reads them (backupset.py, _process_browse_response)."""
-    responses = [json_object(r) for r in json_list(json_object(data).get("browseResponses"))]
-    if not json_object(data):
+    if data == {}:  # cvpysdk waits and asks again: the index is still being prepared
         raise VendorUnavailableError("Commvault", label, "the browse is not ready yet (an empty answer); try again")
+    responses = [json_object(r) for r in json_list(json_object(data).get("browseResponses"))]
     if not responses:
         return None
     result = next((json_object(r.get("browseResult")) for r in responses if "browseResult" in r), None)
@@ -356,6 +363,7 @@ COMMVAULT_ESTATE_TOOLS: tuple[AnySpec, ...] = (
         input=ListSubclientsInput,
         output=SubclientList,
         route=LIST_SUBCLIENTS,
+        expects=_SUBS,
         reads=(LIST_CLIENTS,),
         run=list_subclients,
     ),
@@ -370,6 +378,7 @@ COMMVAULT_ESTATE_TOOLS: tuple[AnySpec, ...] = (
         input=BrowseInput,
         output=BrowseResult,
         route=BROWSE,
+        expects=_BROWSED,
         reads=(GET_SUBCLIENT,),
         run=browse,
     ),

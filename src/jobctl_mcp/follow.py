@@ -166,4 +166,5 @@ WAIT_FOR_JOB = ToolSpec(
     reads=(commvault.GET_JOB, qovery.GET_STATUS),
     output=WaitResult,
     run=wait_for_job,
+    board=True,
 )

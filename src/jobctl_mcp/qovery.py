@@ -572,6 +572,7 @@ QOVERY_TOOLS: tuple[AnySpec, ...] = (
         expects=_A_STATUS,
         parse=parse_status,
         advice=_FIND_JOBS,
+        board=True,
     ),
     ToolSpec(
         name="clean-failed-job",

@@ -272,6 +272,7 @@ QOVERY_ESTATE_TOOLS: tuple[AnySpec, ...] = (
         expects=_SERVICE_LIST,
         reads=(ORGANIZATIONS, JOB_STATES),
         run=list_jobs,
+        board=True,
     ),
     ToolSpec(
         name="qovery-list-deployments",
@@ -287,5 +288,6 @@ QOVERY_ESTATE_TOOLS: tuple[AnySpec, ...] = (
         reads=(GET_JOB, LOGS),
         run=list_deployments,
         advice=_FIND,
+        board=True,
     ),
 )

@@ -20,6 +20,7 @@ from pydantic import SecretStr
 
 from jobctl_mcp import __version__
 from jobctl_mcp.audit import AuditTrail
+from jobctl_mcp.board import ListAppsOnlyToAppsClients, board_app
 from jobctl_mcp.client import RetryPolicy
 from jobctl_mcp.commvault import CommvaultClient
 from jobctl_mcp.config import Settings, is_secret, variable_name
@@ -161,7 +162,8 @@ def create_server(
         version=__version__,
         instructions=INSTRUCTIONS + "".join(note for note, applies in notes if applies),
         tools=build_tools(selection.served, runtime),
-        middleware=[RefuseHidden(selection, ALL_TOOLS, runtime.audit)],
+        middleware=[RefuseHidden(selection, ALL_TOOLS, runtime.audit), ListAppsOnlyToAppsClients()],
+        extensions=[board_app()],  # the job board, for hosts that render MCP Apps
         lifespan=lifespan,
         log_level=settings.log_level,
         request_state_security=sealing,

@@ -115,6 +115,8 @@ class ToolSpec(Generic[ClientT, InputT, OutputT]):
     # fresh, so asking again just before acting shows whether the job changed while the human decided.
     question: Callable[[ClientT, InputT], Awaitable[str]] | None = None
     advice: Advice = Advice()
+    # The tool returns jobs: hosts that render MCP Apps show its results on the job board (ui://jobctl/jobs).
+    board: bool = False
 
     def __post_init__(self) -> None:
         if (self.parse is None) == (self.run is None):

@@ -21,6 +21,7 @@ from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field, ValidationError
 
 from jobctl_mcp.audit import AuditTrail, Outcome
+from jobctl_mcp.board import board_meta
 from jobctl_mcp.client import UNKNOWN_OUTCOME, DryRunStop, json_list, json_object, plain_text
 from jobctl_mcp.commvault import COMMVAULT_TOOLS
 from jobctl_mcp.commvault_estate import COMMVAULT_ESTATE_TOOLS
@@ -351,6 +352,7 @@ def build_tools(specs: Iterable[AnySpec], runtime: Runtime | None = None) -> lis
             description=spec.description,
             annotations=annotations(spec),
             structured_output=True,
+            meta=board_meta() if spec.board else None,
         )
         # The SDK derives inputs from the signature, which here is only the context; publish the row's model.
         # The result is built as that model, so the SDK need not validate it once more (output_model None):
@@ -398,7 +400,7 @@ def register_resources(server: MCPServer[Any], enabled: Iterable[Vendor]) -> Non
             "commvault://jobs/{jobId}",
             name="commvault-job",
             title="Commvault job",
-            description="Commvault: a job's compact summary, as commvault-get-job-details returns it.",
+            description="Commvault: a job's compact summary, as commvault-get-job-details returns it (without events).",
             mime_type="application/json",
         )(commvault_job)
     if "qovery" in enabled:
