@@ -153,7 +153,7 @@ async def test_the_board_shows_each_job_with_its_status_progress_and_local_times
         jobs = data(result)["jobs"]
         async with board(client, result, "commvault-list-jobs", arguments, time_zone="Asia/Kolkata") as shown:
             rows = await shown.read(ROWS)
-            assert len(rows) == len(jobs) == 7
+            assert len(rows) == len(jobs) > 1  # every job the tool listed, one row each
             for job in jobs:
                 row = rows[f"commvault:{job['jobId']}"]
                 assert f"#{job['jobId']}" in row["text"]

@@ -123,3 +123,11 @@ async def test_job_ids_are_typed_per_vendor(client: Client) -> None:
         else:
             assert (job_id["type"], job_id["format"]) == ("string", "uuid"), tool.name
         assert "jobId" in tool.input_schema["required"], tool.name
+
+
+def test_what_the_model_reads_of_tools_list_stays_within_16_kb() -> None:
+    read = [
+        {key: tool.get(key) for key in ("name", "description", "inputSchema")}
+        for tool in json.loads(SNAPSHOT.read_text())
+    ]
+    assert len(json.dumps(read, separators=(",", ":"), ensure_ascii=False).encode()) <= 16_000
