@@ -20,6 +20,7 @@ from mcp.server.mcpserver.tools import Tool
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field, ValidationError
 
+from jobctl_mcp import telemetry
 from jobctl_mcp.audit import AuditTrail, Outcome
 from jobctl_mcp.client import UNKNOWN_OUTCOME, DryRunStop, json_list, json_object, plain_text
 from jobctl_mcp.commvault import COMMVAULT_TOOLS
@@ -179,7 +180,13 @@ async def execute(spec: AnySpec, runtime: Runtime, ctx: Context, check: Check | 
     raw = _raw_arguments(ctx)
     audited = not spec.hints.read_only
 
-    async def audit(outcome: Outcome, result: dict[str, Any] | None = None, detail: str | None = None) -> None:
+    async def audit(
+        outcome: Outcome,
+        result: dict[str, Any] | None = None,
+        detail: str | None = None,
+        error: JobctlError | None = None,
+    ) -> None:
+        telemetry.tool_finished(spec.name, telemetry.outcome(outcome, error), started, raw)
         if audited:
             shown = raw if arguments is None else arguments.model_dump(mode="json", exclude_defaults=True)
             await runtime.audit.record(
@@ -202,7 +209,7 @@ async def execute(spec: AnySpec, runtime: Runtime, ctx: Context, check: Check | 
             result = _bounded(await spec.perform(client, arguments))
     except TimeoutError:
         error = _late(spec, deadline)
-        await audit(_outcome(error), detail=str(error))
+        await audit(_outcome(error), detail=str(error), error=error)
         raise ToolError(str(error)) from None
     except DryRunStop as stop:
         planned = stop.planned
@@ -210,7 +217,7 @@ async def execute(spec: AnySpec, runtime: Runtime, ctx: Context, check: Check | 
         return DryRun(method=planned.method, url=planned.url, body=planned.body)
     except JobctlError as exc:
         exc = _advised(spec, exc)
-        await audit(_outcome(exc), detail=str(exc))
+        await audit(_outcome(exc), detail=str(exc), error=exc)
         raise ToolError(str(exc)) from None
     except anyio.get_cancelled_exc_class():
         with anyio.CancelScope(shield=True):
@@ -300,6 +307,7 @@ def _confirmed_handler(spec: AnySpec, runtime: Runtime) -> tuple[Callable[..., A
     async def ask(ctx: Context, asked: Annotated[str, Resolve(question)]) -> Elicit[Approval] | Approval:
         if can_elicit(ctx):
             return Elicit(asked, Approval)
+        telemetry.confirmation(spec.name, f"not_asked_{runtime.confirm_fallback}")
         if runtime.confirm_fallback == "allow":
             log.warning("%s runs unconfirmed: the client cannot ask a human (JOBCTL_CONFIRM_FALLBACK=allow)", spec.name)
             return Approval(approve=True)
@@ -312,6 +320,7 @@ def _confirmed_handler(spec: AnySpec, runtime: Runtime) -> tuple[Callable[..., A
             tool=spec.name, vendor=spec.vendor, arguments=_raw_arguments(ctx), outcome="refused",
             started=time.monotonic(), detail=message,
         )  # fmt: skip
+        telemetry.tool_finished(spec.name, "refused_by_policy", time.monotonic(), _raw_arguments(ctx))
         raise ToolError(message)
 
     async def call(
@@ -319,6 +328,9 @@ def _confirmed_handler(spec: AnySpec, runtime: Runtime) -> tuple[Callable[..., A
         asked: Annotated[str, Resolve(question)],
         answer: Annotated[ElicitationResult[Approval], Resolve(ask)],
     ) -> Any:
+        if can_elicit(ctx):
+            telemetry.confirmation(spec.name, _answer(answer))
+
         async def confirmed(client: Any, arguments: ToolInput) -> None:
             if not (isinstance(answer, AcceptedElicitation) and answer.data.approve):
                 raise NotConfirmedError(f"Not done: the human did not approve. {asked}")
@@ -334,6 +346,12 @@ def _confirmed_handler(spec: AnySpec, runtime: Runtime) -> tuple[Callable[..., A
         inspect.Parameter("answer", keyword, annotation=Annotated[ElicitationResult[Approval], Resolve(ask)]),
     ]
     return call, resolved
+
+
+def _answer(answer: ElicitationResult[Approval]) -> str:
+    if isinstance(answer, AcceptedElicitation):
+        return "approved" if answer.data.approve else "rejected"
+    return "declined" if answer.action == "decline" else "cancelled"
 
 
 def build_tools(specs: Iterable[AnySpec], runtime: Runtime | None = None) -> list[Tool]:
