@@ -2,6 +2,8 @@
 confirmation, dry run and audit, and vendor errors turned into one-line tool errors."""
 
 import contextlib
+import copy
+import functools
 import inspect
 import json
 import logging
@@ -17,6 +19,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
 from mcp.server.mcpserver.resolve import Elicit, Resolve
 from mcp.server.mcpserver.tools import Tool
+from mcp.server.mcpserver.utilities.func_metadata import StrictJsonSchema
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field, ValidationError
 
@@ -285,10 +288,9 @@ def handler(spec: AnySpec, runtime: Runtime) -> Callable[..., Any]:
 
         extra = []
     call.__name__ = spec.name.replace("-", "_")
-    # The output schema comes from the return annotation, so each tool publishes its own model.
-    output = DryRun if runtime.dry_run and not spec.hints.read_only else spec.output
+    # The return annotation names the model the call returns; build_tools publishes its schema.
     context = inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context)
-    call.__signature__ = inspect.Signature([context, *extra], return_annotation=output)  # type: ignore[attr-defined]
+    call.__signature__ = inspect.Signature([context, *extra], return_annotation=_output_model(spec, runtime))  # type: ignore[attr-defined]
     return call
 
 
@@ -358,6 +360,9 @@ def build_tools(specs: Iterable[AnySpec], runtime: Runtime | None = None) -> lis
     """MCP tools for the rows, in table order."""
     runtime = runtime or Runtime()
     tools: list[Tool] = []
+    # Rows share models: each schema is generated once, which keeps the start (and the first tools/list) quick.
+    inputs = functools.cache(input_schema)
+    outputs = functools.cache(output_schema)
     for spec in specs:
         tool = Tool.from_function(
             handler(spec, runtime),
@@ -365,13 +370,24 @@ def build_tools(specs: Iterable[AnySpec], runtime: Runtime | None = None) -> lis
             title=spec.title,
             description=spec.description,
             annotations=annotations(spec),
-            structured_output=True,
+            structured_output=False,  # the output schema is set below, from the row's model
         )
         # The SDK derives inputs from the signature, which here is only the context; publish the row's model.
-        output = compact_schema(tool.fn_metadata.output_schema, inputs=False)
-        metadata = tool.fn_metadata.model_copy(update={"output_schema": output})
-        tools.append(tool.model_copy(update={"parameters": input_schema(spec.input), "fn_metadata": metadata}))
+        model = _output_model(spec, runtime)
+        update = {"output_schema": copy.deepcopy(outputs(model)), "output_model": model}
+        metadata = tool.fn_metadata.model_copy(update=update)
+        parameters = copy.deepcopy(inputs(spec.input))
+        tools.append(tool.model_copy(update={"parameters": parameters, "fn_metadata": metadata}))
     return tools
+
+
+def output_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The schema the SDK would derive for a tool returning `model`, without what only costs context."""
+    return compact_schema(model.model_json_schema(schema_generator=StrictJsonSchema), inputs=False)
+
+
+def _output_model(spec: AnySpec, runtime: Runtime) -> type[ToolOutput]:
+    return DryRun if runtime.dry_run and not spec.hints.read_only else spec.output
 
 
 async def _summary(ctx: Context, vendor: Vendor, job_id: str) -> str:
