@@ -12,7 +12,7 @@ from collections.abc import Generator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, StatusCode
@@ -186,7 +186,7 @@ def vendor_request(
         return
     # The metric's attributes are the span's low-cardinality ones: never the filled path, never an id.
     labels: dict[str, str | int] = {
-        "jobctl.vendor": vendor,
+        "jobctl.vendor": vendor.lower(),
         "http.request.method": route.method,
         "url.template": route.path,
     }
@@ -222,17 +222,12 @@ def vendor_request(
 
 
 def _address(url: str) -> dict[str, str | int]:
-    """server.address, server.port and url.full of a request URL, without userinfo, query or fragment."""
+    """server.address and server.port of a request URL. Not url.full: its path holds the tool's arguments (ids),
+    which no span carries by default."""
     parts = urlsplit(url)
-    host = parts.hostname or ""
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    netloc = f"[{host}]" if ":" in host else host
-    if parts.port:
-        netloc += f":{parts.port}"
     return {
-        "server.address": host,
-        "server.port": port,
-        "url.full": urlunsplit((parts.scheme, netloc, parts.path, "", "")),
+        "server.address": parts.hostname or "",
+        "server.port": parts.port or (443 if parts.scheme == "https" else 80),
     }
 
 
@@ -253,6 +248,7 @@ def retry_wait(vendor: str, seconds: float, rate_limited: bool) -> None:
     """A request about to be sent again after `seconds`: counted, and a rate limit's wait shown on the span."""
     if (active := _active) is None:
         return
+    vendor = vendor.lower()  # as the tables spell it
     active.retries.add(1, {"jobctl.vendor": vendor})
     if rate_limited:
         active.rate_limit_waits.add(1, {"jobctl.vendor": vendor})
