@@ -27,7 +27,18 @@ import converter
 import memory
 import percall
 import throughput
-from processes import FLOOR, JOBCTL, PYTHON, CpuClock, Vendors, children, loopback_vendors, rss_mib, stdio_session
+from processes import (
+    FLOOR,
+    JOBCTL,
+    PYTHON,
+    CpuClock,
+    Vendors,
+    children,
+    loopback_vendors,
+    otlp_sink,
+    rss_mib,
+    stdio_session,
+)
 from report import Row, table
 
 METHOD = f"""Medians: cold start over {coldstart.RUNS} interleaved starts per server, after one discarded start
@@ -37,7 +48,7 @@ the cold starts. Memory growth is read in one process, from call {memory.WARM:,}
 counts are exact, as compact JSON; tokens are estimated as bytes/4. The per-call overhead "beyond the SDK floor"
 is what remains of it after the floor's own stdio round trip: jobctl-mcp's part, noise included."""
 # Each phase is bounded, so that a hung server ends the run with its log instead of never.
-LIMITS = {"1 cold start": 120, "2 per-call overhead": 120, "4 memory": 120, "5 context cost": 90, "3 throughput": 180}
+LIMITS = {"1 cold start": 120, "2 per-call overhead": 180, "4 memory": 120, "5 context cost": 90, "3 throughput": 180}
 BUSY_WARNING = 0.10
 
 
@@ -81,22 +92,28 @@ def machine() -> str:
 
 
 async def one_process(
-    vendors: Vendors, workdir: Path, log: IO[str], baseline: converter.Converter | str, phases: Phases
+    vendors: Vendors, otlp: str, workdir: Path, log: IO[str], baseline: converter.Converter | str, phases: Phases
 ) -> list[Row]:
-    """Benchmarks 2, 4 and 5 in one jobctl-mcp process on stdio, beside the SDK floor on stdio."""
+    """Benchmarks 2, 4 and 5 in one jobctl-mcp process on stdio, beside the SDK floor on stdio; benchmark 2 once
+    more against a second process that exports traces and metrics over OTLP."""
     async with AsyncExitStack() as stack:
         before = children()
         jobctl = await stack.enter_async_context(stdio_session([JOBCTL], vendors.env, workdir, log))
         (pid,) = children() - before
         floor = await stack.enter_async_context(stdio_session([PYTHON, FLOOR], None, workdir, log))
+        exporting = {**vendors.env, "OTEL_EXPORTER_OTLP_ENDPOINT": otlp}
+        traced = await stack.enter_async_context(stdio_session([JOBCTL], exporting, workdir, log))
         http = await stack.enter_async_context(httpx2.AsyncClient(timeout=30))
         tools = list((await jobctl.list_tools()).tools)
         idle = rss_mib(pid)
         rows: list[Row] = []
         with phases.phase("2 per-call overhead"):
             probes = await percall.probes(vendors, http)
-            for probe in probes:
-                rows += percall.rows(probe, await percall.measure(probe, jobctl, floor, http))
+            measured = [await percall.measure(probe, jobctl, floor, http) for probe in probes]
+            for probe, samples in zip(probes, measured, strict=True):
+                rows += percall.rows(probe, samples)
+            exported = await percall.measure(probes[0], traced, floor, http)
+            rows += percall.traced_rows(probes[0], exported, measured[0])
         with phases.phase("4 memory"):
             done = len(probes) * percall.CALLS_PER_PROBE
             rows += await memory.growth_rows(jobctl, pid, probes, idle, done)
@@ -111,11 +128,11 @@ async def one_process(
 async def run(workdir: Path, log: IO[str], phases: Phases) -> list[Row]:
     with phases.phase("generic converter: fastmcp in bench/.venv-fastmcp"):
         baseline = converter.prepare()  # before any timing: a first install downloads from PyPI
-    with loopback_vendors(workdir, log) as vendors:
+    with loopback_vendors(workdir, log) as vendors, otlp_sink() as otlp:
         with phases.phase("1 cold start"):
-            starts = await coldstart.measure(vendors, workdir, log)
+            starts = await coldstart.measure(vendors, otlp, workdir, log)
         rows = [*coldstart.rows(starts), memory.idle_row(starts)]
-        rows += await one_process(vendors, workdir, log, baseline, phases)
+        rows += await one_process(vendors, otlp, workdir, log, baseline, phases)
         with phases.phase("3 throughput"):
             measured = [await throughput.measure_mode(mode, vendors, workdir, log) for mode in throughput.MODES]
         for result in measured:
