@@ -121,6 +121,20 @@ async def measure(probe: Probe, jobctl: RawSession, floor: RawSession, http: htt
     return samples
 
 
+def traced_rows(probe: Probe, traced: Latencies, untraced: Latencies) -> list[Row]:
+    """What exporting traces and metrics adds to a call: the same probe against a server exporting over OTLP."""
+    on, off = median(traced.tool) * 1000, median(untraced.tool) * 1000
+    return [
+        Row(
+            "2 per call",
+            f"{probe.tool}: median, OTLP export on",
+            Figure(on, "ms", f"{on - off:+.2f} ms"),
+            "same, export off",
+            Figure(off, "ms"),
+        )
+    ]
+
+
 def rows(probe: Probe, samples: Latencies) -> list[Row]:
     def ms(values: list[float], p: float | None = None) -> float:
         return (median(values) if p is None else percentile(values, p)) * 1000

@@ -102,7 +102,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         if args.command == "check":
             sys.exit(anyio.run(check, settings, args.sandbox))
-        anyio.run(serve, settings, args)
+        from jobctl_mcp import telemetry
+
+        exporting = telemetry.start(settings)
+        try:
+            anyio.run(serve, settings, args)
+        finally:
+            if exporting is not None:
+                exporting.shutdown()  # sends the spans and metrics still buffered
     except ConfigError as exc:
         sys.exit(f"jobctl-mcp: {exc}")
 

@@ -18,6 +18,7 @@ import anyio
 import httpx2
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 
+from jobctl_mcp import telemetry
 from jobctl_mcp.errors import (
     InputError,
     OutcomeUnknownError,
@@ -31,6 +32,8 @@ from jobctl_mcp.errors import (
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+# A vendor's HTTP client, or what builds it on the first request.
+HttpClient = httpx2.AsyncClient | Callable[[], httpx2.AsyncClient]
 
 # PUT and DELETE replace or remove a resource: sending them twice ends in the same state.
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE"})
@@ -247,10 +250,18 @@ class VendorClient:
     # What to do when an operation's answer is over the byte cap, for operations that can ask for less.
     too_large_hints: ClassVar[Mapping[Route, str]] = {}
 
-    def __init__(self, http: httpx2.AsyncClient, policy: RetryPolicy, *, dry_run: bool = False) -> None:
-        self._http = http
+    def __init__(self, http: HttpClient, policy: RetryPolicy, *, dry_run: bool = False) -> None:
+        self._http_or_factory = http
         self._policy = policy
         self._dry_run = dry_run
+
+    @property
+    def _http(self) -> httpx2.AsyncClient:
+        # Built on first use when given as a factory: a client loads the TLS trust store, which a server's start
+        # (and its first tools/list) need not wait for.
+        if not isinstance(self._http_or_factory, httpx2.AsyncClient):
+            self._http_or_factory = self._http_or_factory()
+        return self._http_or_factory
 
     async def request(
         self,
@@ -358,13 +369,17 @@ class VendorClient:
             stop=stop_after_attempt(self._policy.retries),
             wait=self._wait,
             retry=retry_if_exception_type(_TryAgain),
+            before_sleep=self._before_retry,
             sleep=self._policy.sleep,
             reraise=True,
         )
         try:
             async for attempt in retrying:
-                with attempt:
-                    return await self._attempt(operation, route, url, headers, send, repeatable)
+                resends = attempt.retry_state.attempt_number - 1
+                with attempt, telemetry.vendor_request(self.vendor, route, self._http.base_url, url, resends) as seen:
+                    response = await self._attempt(operation, route, url, headers, send, repeatable)
+                    seen.answered(response.status_code)
+                    return response
         except _TryAgain as exhausted:
             return self._exhausted(operation, exhausted)
         raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
@@ -435,6 +450,12 @@ class VendorClient:
         if isinstance(failure, _TryAgain) and failure.retry_after is not None:
             return min(failure.retry_after, self._policy.retry_after_max)
         return self._policy.backoff_delay(attempt)
+
+    def _before_retry(self, state: RetryCallState) -> None:
+        failure = state.outcome.exception() if state.outcome else None
+        response = failure.response if isinstance(failure, _TryAgain) else None
+        rate_limited = response is not None and response.status_code == 429
+        telemetry.retry_wait(self.vendor, state.upcoming_sleep, rate_limited)
 
     def _decode(self, operation: str, response: httpx2.Response, repeatable: bool) -> Any:
         status = response.status_code

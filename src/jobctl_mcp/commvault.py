@@ -12,10 +12,10 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Literal, Self
 
 import anyio
-import httpx2
 from pydantic import BeforeValidator, Field, SecretStr, model_validator
 
 from jobctl_mcp.client import (
+    HttpClient,
     RetryPolicy,
     Route,
     Send,
@@ -178,7 +178,7 @@ class CommvaultClient(VendorClient):
 
     def __init__(
         self,
-        http: httpx2.AsyncClient,
+        http: HttpClient,
         policy: RetryPolicy,
         *,
         api_key: SecretStr | None = None,

@@ -107,6 +107,10 @@ class Settings(BaseSettings):
     call_timeout: float = Field(default=120.0, gt=0, description="Seconds a tool call may take, retries included")
     poll_interval: float = Field(default=2.0, gt=0, description="wait-for-job: first pause between polls, seconds")
     poll_interval_max: float = Field(default=30.0, gt=0, description="wait-for-job: longest pause between polls")
+    otel_record_arguments: bool = Field(
+        default=False,
+        description="Exported traces carry each tool call's arguments, secret-looking keys redacted (OTEL_*: README)",
+    )
 
     transport: Literal["stdio", "streamable-http"] = Field(default="stdio", description="How clients connect")
     host: str = Field(default="127.0.0.1", description="Address the HTTP endpoint binds")

@@ -12,6 +12,7 @@ from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult, TextContent
 
+from jobctl_mcp import telemetry
 from jobctl_mcp.audit import AuditTrail
 from jobctl_mcp.client import json_object
 from jobctl_mcp.config import Settings
@@ -68,6 +69,7 @@ class RefuseHidden:
             return await call_next(ctx)
         text = f"{name} is not available: {self._refused[name]}. Only the operator can change this."
         spec = self._specs[name]
+        telemetry.tool_finished(name, "refused_by_policy", time.monotonic(), json_object(params.get("arguments")))
         if not spec.hints.read_only:
             await self._audit.record(
                 tool=name, vendor=spec.vendor, arguments=json_object(params.get("arguments")),

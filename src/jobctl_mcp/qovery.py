@@ -10,10 +10,10 @@ from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar, Literal, Self, TypeGuard
 from uuid import UUID
 
-import httpx2
 from pydantic import BeforeValidator, Field, SecretStr, model_validator
 
 from jobctl_mcp.client import (
+    HttpClient,
     RetryPolicy,
     Route,
     Send,
@@ -199,7 +199,7 @@ class QoveryClient(VendorClient):
 
     def __init__(
         self,
-        http: httpx2.AsyncClient,
+        http: HttpClient,
         policy: RetryPolicy,
         *,
         api_key: SecretStr,

@@ -99,10 +99,15 @@ async def open_clients(
             polling=Polling(settings.poll_interval, settings.poll_interval_max, sleep, clock),
         )
 
-        def http(base_url: str, vendor: str, verify: bool | Path = True) -> httpx2.AsyncClient:
-            client = _http_client(settings, base_url, (transports or {}).get(vendor), verify)
-            stack.push_async_callback(client.aclose)
-            return client
+        def http(base_url: str, vendor: str, verify: bool | Path = True) -> Callable[[], httpx2.AsyncClient]:
+            # Built on a tool's first request, not here: the start and the first tools/list stay as quick as the
+            # SDK's own (building a client loads the TLS trust store).
+            def build() -> httpx2.AsyncClient:
+                client = _http_client(settings, base_url, (transports or {}).get(vendor), verify)
+                stack.push_async_callback(client.aclose)
+                return client
+
+            return build
 
         if not state.missing["commvault"] and (root := settings.commvault_api_root):
             state.commvault = CommvaultClient(

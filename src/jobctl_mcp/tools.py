@@ -2,6 +2,8 @@
 confirmation, dry run and audit, and vendor errors turned into one-line tool errors."""
 
 import contextlib
+import copy
+import functools
 import inspect
 import json
 import logging
@@ -17,9 +19,11 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
 from mcp.server.mcpserver.resolve import Elicit, Resolve
 from mcp.server.mcpserver.tools import Tool
+from mcp.server.mcpserver.utilities.func_metadata import StrictJsonSchema
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field, ValidationError
 
+from jobctl_mcp import telemetry
 from jobctl_mcp.audit import AuditTrail, Outcome
 from jobctl_mcp.board import board_meta
 from jobctl_mcp.client import UNKNOWN_OUTCOME, DryRunStop, json_list, json_object, plain_text
@@ -182,7 +186,13 @@ async def execute(spec: AnySpec, runtime: Runtime, ctx: Context, check: Check | 
     raw = _raw_arguments(ctx)
     audited = not spec.hints.read_only
 
-    async def audit(outcome: Outcome, result: dict[str, Any] | None = None, detail: str | None = None) -> None:
+    async def audit(
+        outcome: Outcome,
+        result: dict[str, Any] | None = None,
+        detail: str | None = None,
+        error: JobctlError | None = None,
+    ) -> None:
+        telemetry.tool_finished(spec.name, telemetry.outcome(outcome, error), started, raw)
         if audited:
             shown = raw if arguments is None else arguments.model_dump(mode="json", exclude_defaults=True)
             await runtime.audit.record(
@@ -205,7 +215,7 @@ async def execute(spec: AnySpec, runtime: Runtime, ctx: Context, check: Check | 
             result = _bounded(await spec.perform(client, arguments))
     except TimeoutError:
         error = _late(spec, deadline)
-        await audit(_outcome(error), detail=str(error))
+        await audit(_outcome(error), detail=str(error), error=error)
         raise ToolError(str(error)) from None
     except DryRunStop as stop:
         planned = stop.planned
@@ -213,7 +223,7 @@ async def execute(spec: AnySpec, runtime: Runtime, ctx: Context, check: Check | 
         return DryRun(method=planned.method, url=planned.url, body=planned.body)
     except JobctlError as exc:
         exc = _advised(spec, exc)
-        await audit(_outcome(exc), detail=str(exc))
+        await audit(_outcome(exc), detail=str(exc), error=exc)
         raise ToolError(str(exc)) from None
     except anyio.get_cancelled_exc_class():
         with anyio.CancelScope(shield=True):
@@ -282,10 +292,9 @@ def handler(spec: AnySpec, runtime: Runtime) -> Callable[..., Any]:
 
         extra = []
     call.__name__ = spec.name.replace("-", "_")
-    # The output schema comes from the return annotation, so each tool publishes its own model.
-    output = DryRun if runtime.dry_run and not spec.hints.read_only else spec.output
+    # The return annotation names the model the call returns; build_tools publishes its schema.
     context = inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context)
-    call.__signature__ = inspect.Signature([context, *extra], return_annotation=output)  # type: ignore[attr-defined]
+    call.__signature__ = inspect.Signature([context, *extra], return_annotation=_output_model(spec, runtime))  # type: ignore[attr-defined]
     return call
 
 
@@ -304,6 +313,7 @@ def _confirmed_handler(spec: AnySpec, runtime: Runtime) -> tuple[Callable[..., A
     async def ask(ctx: Context, asked: Annotated[str, Resolve(question)]) -> Elicit[Approval] | Approval:
         if can_elicit(ctx):
             return Elicit(asked, Approval)
+        telemetry.confirmation(spec.name, f"not_asked_{runtime.confirm_fallback}")
         if runtime.confirm_fallback == "allow":
             log.warning("%s runs unconfirmed: the client cannot ask a human (JOBCTL_CONFIRM_FALLBACK=allow)", spec.name)
             return Approval(approve=True)
@@ -316,6 +326,7 @@ def _confirmed_handler(spec: AnySpec, runtime: Runtime) -> tuple[Callable[..., A
             tool=spec.name, vendor=spec.vendor, arguments=_raw_arguments(ctx), outcome="refused",
             started=time.monotonic(), detail=message,
         )  # fmt: skip
+        telemetry.tool_finished(spec.name, "refused_by_policy", time.monotonic(), _raw_arguments(ctx))
         raise ToolError(message)
 
     async def call(
@@ -323,6 +334,9 @@ def _confirmed_handler(spec: AnySpec, runtime: Runtime) -> tuple[Callable[..., A
         asked: Annotated[str, Resolve(question)],
         answer: Annotated[ElicitationResult[Approval], Resolve(ask)],
     ) -> Any:
+        if can_elicit(ctx):
+            telemetry.confirmation(spec.name, _answer(answer))
+
         async def confirmed(client: Any, arguments: ToolInput) -> None:
             if not (isinstance(answer, AcceptedElicitation) and answer.data.approve):
                 raise NotConfirmedError(f"Not done: the human did not approve. {asked}")
@@ -340,10 +354,19 @@ def _confirmed_handler(spec: AnySpec, runtime: Runtime) -> tuple[Callable[..., A
     return call, resolved
 
 
+def _answer(answer: ElicitationResult[Approval]) -> str:
+    if isinstance(answer, AcceptedElicitation):
+        return "approved" if answer.data.approve else "rejected"
+    return "declined" if answer.action == "decline" else "cancelled"
+
+
 def build_tools(specs: Iterable[AnySpec], runtime: Runtime | None = None) -> list[Tool]:
     """MCP tools for the rows, in table order."""
     runtime = runtime or Runtime()
     tools: list[Tool] = []
+    # Rows share models: each schema is generated once, which keeps the start (and the first tools/list) quick.
+    inputs = functools.cache(input_schema)
+    outputs = functools.cache(output_schema)
     for spec in specs:
         tool = Tool.from_function(
             handler(spec, runtime),
@@ -351,16 +374,27 @@ def build_tools(specs: Iterable[AnySpec], runtime: Runtime | None = None) -> lis
             title=spec.title,
             description=spec.description,
             annotations=annotations(spec),
-            structured_output=True,
+            structured_output=False,  # the output schema is set below, from the row's model
             meta=board_meta() if spec.board else None,
         )
         # The SDK derives inputs from the signature, which here is only the context; publish the row's model.
         # The result is built as that model, so the SDK need not validate it once more (output_model None):
         # the schema is still published.
-        output = compact_schema(tool.fn_metadata.output_schema, inputs=False)
-        metadata = tool.fn_metadata.model_copy(update={"output_schema": output, "output_model": None})
-        tools.append(tool.model_copy(update={"parameters": input_schema(spec.input), "fn_metadata": metadata}))
+        model = _output_model(spec, runtime)
+        update = {"output_schema": copy.deepcopy(outputs(model)), "output_model": None}
+        metadata = tool.fn_metadata.model_copy(update=update)
+        parameters = copy.deepcopy(inputs(spec.input))
+        tools.append(tool.model_copy(update={"parameters": parameters, "fn_metadata": metadata}))
     return tools
+
+
+def output_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The schema the SDK would derive for a tool returning `model`, without what only costs context."""
+    return compact_schema(model.model_json_schema(schema_generator=StrictJsonSchema), inputs=False)
+
+
+def _output_model(spec: AnySpec, runtime: Runtime) -> type[ToolOutput]:
+    return DryRun if runtime.dry_run and not spec.hints.read_only else spec.output
 
 
 async def _summary(ctx: Context, vendor: Vendor, job_id: str) -> str:
