@@ -360,11 +360,13 @@ class VendorClient:
     ) -> httpx2.Response:
         try:
             # Most requests are answered at the first attempt: the retry machinery is built only for the others.
-            return await self._attempt(operation, route, url, headers, send, repeatable)
+            return await self._traced(operation, route, url, headers, send, repeatable, resends=0)
         except _TryAgain as failed:
             if self._policy.retries == 0:
                 return self._exhausted(operation, failed)
-            await self._policy.sleep(self._delay(failed, 1))
+            delay = self._delay(failed, 1)
+            self._waiting(failed, delay)
+            await self._policy.sleep(delay)
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self._policy.retries),
             wait=self._wait,
@@ -375,14 +377,30 @@ class VendorClient:
         )
         try:
             async for attempt in retrying:
-                resends = attempt.retry_state.attempt_number - 1
-                with attempt, telemetry.vendor_request(self.vendor, route, self._http.base_url, url, resends) as seen:
-                    response = await self._attempt(operation, route, url, headers, send, repeatable)
-                    seen.answered(response.status_code)
-                    return response
+                with attempt:
+                    # tenacity counts from the second attempt: the first was made before its loop.
+                    resends = attempt.retry_state.attempt_number
+                    return await self._traced(operation, route, url, headers, send, repeatable, resends=resends)
         except _TryAgain as exhausted:
             return self._exhausted(operation, exhausted)
         raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
+
+    async def _traced(
+        self,
+        operation: str,
+        route: Route,
+        url: str,
+        headers: dict[str, str],
+        send: dict[str, Any],
+        repeatable: bool,
+        *,
+        resends: int,
+    ) -> httpx2.Response:
+        """One attempt, as one client span when telemetry is on."""
+        with telemetry.vendor_request(self.vendor, route, self._http.base_url, url, resends) as seen:
+            response = await self._attempt(operation, route, url, headers, send, repeatable)
+            seen.answered(response.status_code)
+            return response
 
     def _exhausted(self, operation: str, last: _TryAgain) -> httpx2.Response:
         """The last answer once no attempt is left; with none at all, the vendor is unavailable."""
@@ -452,10 +470,11 @@ class VendorClient:
         return self._policy.backoff_delay(attempt)
 
     def _before_retry(self, state: RetryCallState) -> None:
-        failure = state.outcome.exception() if state.outcome else None
+        self._waiting(state.outcome.exception() if state.outcome else None, state.upcoming_sleep)
+
+    def _waiting(self, failure: BaseException | None, seconds: float) -> None:
         response = failure.response if isinstance(failure, _TryAgain) else None
-        rate_limited = response is not None and response.status_code == 429
-        telemetry.retry_wait(self.vendor, state.upcoming_sleep, rate_limited)
+        telemetry.retry_wait(self.vendor, seconds, response is not None and response.status_code == 429)
 
     def _decode(self, operation: str, response: httpx2.Response, repeatable: bool) -> Any:
         status = response.status_code

@@ -229,8 +229,8 @@ async def execute(spec: AnySpec, runtime: Runtime, ctx: Context, check: Check | 
         with anyio.CancelScope(shield=True):
             await audit("unknown", detail="cancelled by the client while the request was in flight")
         raise
-    if audited:  # a read leaves no audit line: its result is not dumped for one
-        await audit("ok", result=result.model_dump(mode="json"))
+    # A read leaves no audit line: its result is not dumped for one.
+    await audit("ok", result=result.model_dump(mode="json") if audited else None)
     return result
 
 
