@@ -286,12 +286,15 @@ def metadata_url(settings: Settings) -> str:
 def resource_metadata(settings: Settings) -> ProtectedResourceMetadata:
     assert settings.public_url is not None, "checked by check_oauth_settings"
     assert settings.oauth_issuer is not None, "checked by check_oauth_settings"
-    return ProtectedResourceMetadata(
-        resource=AnyHttpUrl(settings.public_url),
-        authorization_servers=[AnyHttpUrl(settings.oauth_issuer)],
-        scopes_supported=Scopes.of(settings).supported,
-        bearer_methods_supported=["header"],
-        resource_name=f"jobctl-mcp {__version__}",
+    # Validated from text, so that the model keeps a path-less issuer as written: clients compare it exactly.
+    return ProtectedResourceMetadata.model_validate(
+        {
+            "resource": settings.public_url,
+            "authorization_servers": [settings.oauth_issuer],
+            "scopes_supported": Scopes.of(settings).supported,
+            "bearer_methods_supported": ["header"],
+            "resource_name": f"jobctl-mcp {__version__}",
+        }
     )
 
 

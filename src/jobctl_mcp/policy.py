@@ -12,7 +12,8 @@ from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import Context
 from mcp.shared.exceptions import MCPError
-from mcp_types import INVALID_REQUEST, CallToolResult, ListResourceTemplatesResult, ListToolsResult, TextContent
+from mcp_types import INVALID_REQUEST, CallToolResult, TextContent
+from pydantic import BaseModel
 
 from jobctl_mcp.audit import AuditTrail
 from jobctl_mcp.client import json_object
@@ -106,16 +107,24 @@ class RequireScopes:
         if ctx.method == "resources/read" and self._needed["read"] not in granted:
             raise MCPError(INVALID_REQUEST, f"reading a job needs the scope {self._needed['read']}")
         result = await call_next(ctx)
-        if isinstance(result, ListToolsResult):
-            shown = [tool for tool in result.tools if self._needed[self._kind(tool.name)] in granted]
-            return result.model_copy(update={"tools": shown})
-        if isinstance(result, ListResourceTemplatesResult) and self._needed["read"] not in granted:
-            return result.model_copy(update={"resource_templates": []})
+        if ctx.method == "tools/list":
+            return _kept(result, "tools", lambda tool: self._needed[self._kind(tool)] in granted)
+        if ctx.method == "resources/templates/list" and self._needed["read"] not in granted:
+            return _kept(result, "resourceTemplates", lambda _: False)
         return result
 
-    def _kind(self, name: str) -> Effect:
-        spec = self._specs.get(name)
+    def _kind(self, tool: Any) -> Effect:
+        spec = self._specs.get(str(json_object(tool).get("name")))
         return spec.kind if spec is not None else "destroy"  # not one of ours: the narrowest scope
+
+
+def _kept(result: HandlerResult, field: str, keep: Callable[[Any], bool]) -> HandlerResult:
+    """A list result with only the items `keep` keeps; handlers answer with a model or its wire form."""
+    wire = result.model_dump(mode="json", by_alias=True, exclude_none=True) if isinstance(result, BaseModel) else result
+    if not isinstance(wire, dict) or not isinstance(wire.get(field), list):
+        return result
+    items: list[Any] = wire[field]
+    return {**wire, field: [item for item in items if keep(item)]}
 
 
 def can_elicit(ctx: Context) -> bool:
