@@ -74,7 +74,7 @@ class AuthorizationServer:
     def mint(
         self,
         audience: str | list[str],
-        scope: str = "",
+        scope: str | None = "",
         *,
         sub: str | None = "alice@example.com",
         client: str = "agent-platform",
