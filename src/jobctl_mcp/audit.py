@@ -1,5 +1,5 @@
-"""The audit trail: one JSON line for every call of a tool that can change something, written to the log
-(stderr) and, when JOBCTL_AUDIT_LOG names a file, appended there."""
+"""The audit trail: one JSON line for every call of a tool that can change something, naming the caller when an
+access token does, written to the log (stderr) and, when JOBCTL_AUDIT_LOG names a file, appended there."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import anyio.to_thread
+from mcp.server.auth.middleware.auth_context import get_access_token
 
-from jobctl_mcp.client import json_object
+from jobctl_mcp.client import json_object, plain_text
 
 log = logging.getLogger("jobctl_mcp.audit")
 
@@ -46,6 +47,14 @@ def vendor_ids(result: dict[str, Any]) -> dict[str, Any]:
     return found | ({"deploymentRequestId": request} if request else {})
 
 
+def caller() -> dict[str, str]:
+    """Who is calling, as their access token says (OAuth mode): its subject and its client; empty without one."""
+    token = get_access_token()
+    if token is None:
+        return {}
+    return {"sub": plain_text(token.subject or "", 200), "client": plain_text(token.client_id, 200)}
+
+
 class AuditTrail:
     """Writes audit lines; the file is created 0600, only ever appended to, one whole line per write."""
 
@@ -73,6 +82,7 @@ class AuditTrail:
             "outcome": outcome,
             "vendorIds": vendor_ids(result or {}),
             "durationMs": round((time.monotonic() - started) * 1000, 1),
+            **caller(),
         } | ({"detail": detail} if detail else {})
         line = json.dumps(entry, separators=(",", ":"), ensure_ascii=False, default=str)
         log.info("%s", line)

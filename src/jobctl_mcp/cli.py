@@ -131,7 +131,13 @@ async def check(settings: Settings, sandbox: bool) -> int:
     settings, transports = _vendors(settings, sandbox)
     results = await check_vendors(settings, transports)
     sys.stdout.write("".join(result.line() + "\n" for result in results))
-    return 0 if healthy(results) else 1
+    issuer_ok = True
+    if settings.oauth_issuer is not None:
+        from jobctl_mcp.oauth import check_issuer
+
+        issuer_ok, detail = await check_issuer(settings)
+        sys.stdout.write(f"oauth issuer: {'ok' if issuer_ok else 'failed'} - {detail}\n")
+    return 0 if healthy(results) and issuer_ok else 1
 
 
 async def serve(settings: Settings, args: argparse.Namespace) -> None:
@@ -146,6 +152,8 @@ async def serve(settings: Settings, args: argparse.Namespace) -> None:
     server = create_server(settings, transports=transports, sandbox=args.sandbox)
     mode = " (sandbox)" if args.sandbox else ""
     if settings.transport == "stdio":
+        if settings.oauth_issuer is not None:
+            log.warning("JOBCTL_OAUTH_ISSUER protects the HTTP endpoint only: stdio serves the client that started it")
         log.info("jobctl-mcp %s serving on stdio%s", __version__, mode)
         await server.run_stdio_async()
         return

@@ -122,6 +122,23 @@ class Settings(BaseSettings):
     http_token_file: Path | None = Field(
         default=None, description="File holding that token, read again when it changes (rotation without restart)"
     )
+    oauth_issuer: str | None = Field(
+        default=None,
+        description="OAuth issuer whose signed access tokens the HTTP endpoint accepts (instead of JOBCTL_HTTP_TOKEN)",
+    )
+    public_url: str | None = Field(
+        default=None, description="Public URL of this MCP endpoint, e.g. https://jobs.example.com/mcp (with an issuer)"
+    )
+    oauth_audience: str | None = Field(
+        default=None, description="Audience an access token must name; default: JOBCTL_PUBLIC_URL"
+    )
+    oauth_scope_read: str = Field(default="jobs:read", description="Scope that lets a caller use read-only tools")
+    oauth_scope_write: str = Field(
+        default="jobs:write", description="Scope that lets a caller use mutating tools that are not destructive"
+    )
+    oauth_scope_destroy: str = Field(
+        default="jobs:destroy", description="Scope that lets a caller use destructive tools (and DELETE events)"
+    )
     allowed_hosts: Names = Field(default=(), description="Host headers accepted besides loopback ('*': any)")
     allowed_origins: Names = Field(default=(), description="Origin headers accepted besides loopback")
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest HTTP request body accepted")
@@ -150,6 +167,24 @@ class Settings(BaseSettings):
         if "@" in urlsplit(value).netloc:
             raise ValueError(USERINFO_REFUSED)
         return value.rstrip("/")
+
+    @field_validator("oauth_issuer", "public_url")
+    @classmethod
+    def _web_url(cls, value: str | None) -> str | None:
+        # The issuer is compared with each token's `iss` exactly, so it is kept as written (a trailing slash too).
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError("must start with https:// or http://")
+        if value is not None and "@" in urlsplit(value).netloc:
+            raise ValueError(USERINFO_REFUSED)
+        return value
+
+    @field_validator("oauth_scope_read", "oauth_scope_write", "oauth_scope_destroy")
+    @classmethod
+    def _one_scope(cls, value: str) -> str:
+        # RFC 6749 §3.3: a scope token is printable ASCII without spaces, quotes or backslashes.
+        if not value or any(c in ' "\\' or not "!" <= c <= "~" for c in value):
+            raise ValueError("must be one scope: printable ASCII, no spaces, quotes or backslashes")
+        return value
 
     @field_validator("commvault_webserver")
     @classmethod
@@ -200,6 +235,11 @@ class Settings(BaseSettings):
         if self.commvault_webserver:
             return f"https://{self.commvault_webserver.strip('/')}/webconsole/api"
         return None
+
+    @property
+    def audience(self) -> str | None:
+        """What an access token's `aud` must contain."""
+        return self.oauth_audience or self.public_url
 
     def commvault_missing(self) -> list[str]:
         """The variables still to set before the Commvault tools can work."""

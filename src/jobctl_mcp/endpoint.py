@@ -1,24 +1,32 @@
-"""The streamable HTTP endpoint as it can go to production: a bearer token (rotatable through a file), Host and
-Origin checks against DNS rebinding, a body cap, health probes, and stateless mode for replicas."""
+"""The streamable HTTP endpoint as it can go to production: a shared bearer token (rotatable through a file) or
+OAuth access tokens with per-tool scopes, Host and Origin checks against DNS rebinding, a body cap, health probes,
+and stateless mode for replicas."""
 
 from __future__ import annotations
 
 import asyncio
 import hmac
 import ipaddress
+import json
 import logging
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
 
 import anyio
 import anyio.to_thread
 import h11
 import uvicorn
+from mcp.server.auth.handlers.metadata import ProtectedResourceMetadataHandler
+from mcp.server.auth.middleware.auth_context import auth_context_var
+from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from pydantic import SecretStr
+from starlette.authentication import AuthCredentials
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -27,9 +35,14 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from jobctl_mcp import __version__
 from jobctl_mcp.check import check_vendors, healthy
+from jobctl_mcp.client import json_object
 from jobctl_mcp.config import Settings, key_problem
 from jobctl_mcp.errors import ConfigError
 from jobctl_mcp.server import AppState, Transports
+from jobctl_mcp.spec import AnySpec
+
+if TYPE_CHECKING:
+    from jobctl_mcp.oauth import JwtVerifier, Scopes
 
 log = logging.getLogger(__name__)
 
@@ -47,13 +60,14 @@ def is_loopback(host: str) -> bool:
 
 
 def refuse_exposure(settings: Settings, allow_unauthenticated: bool) -> None:
-    """Binding beyond this machine without a token is refused unless the operator insists."""
-    if is_loopback(settings.host) or settings.http_token or settings.http_token_file or allow_unauthenticated:
+    """Binding beyond this machine without a token or an issuer is refused unless the operator insists."""
+    authenticated = settings.http_token or settings.http_token_file or settings.oauth_issuer
+    if is_loopback(settings.host) or authenticated or allow_unauthenticated:
         return
     raise ConfigError(
-        f"refusing to serve {settings.host}:{settings.port} without authentication: set JOBCTL_HTTP_TOKEN or "
-        "JOBCTL_HTTP_TOKEN_FILE, bind 127.0.0.1, or pass --allow-unauthenticated if something in front of the "
-        "server authenticates every request"
+        f"refusing to serve {settings.host}:{settings.port} without authentication: set JOBCTL_HTTP_TOKEN, "
+        "JOBCTL_HTTP_TOKEN_FILE or JOBCTL_OAUTH_ISSUER, bind 127.0.0.1, or pass --allow-unauthenticated if "
+        "something in front of the server authenticates every request"
     )
 
 
@@ -195,31 +209,44 @@ def _matches(value: str, allowed: tuple[str, ...]) -> bool:
     )
 
 
+WELL_KNOWN = "/.well-known/"
+
+
 class Guard:
-    """ASGI middleware in front of everything: Host, Origin and bearer token, in that order."""
+    """ASGI middleware in front of everything: Host, Origin, then the shared bearer token or an access token."""
 
     def __init__(
-        self, app: ASGIApp, tokens: TokenSource | None, hosts: tuple[str, ...], origins: tuple[str, ...]
+        self,
+        app: ASGIApp,
+        tokens: TokenSource | None,
+        hosts: tuple[str, ...],
+        origins: tuple[str, ...],
+        oauth: OAuthGate | None = None,
     ) -> None:
         self._app = app
         self._tokens = tokens
         self._hosts = hosts
         self._origins = origins
+        self._oauth = oauth
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
         refusal = await self._refusal(scope)
-        await (refusal or self._app)(scope, receive, send)
+        if refusal is not None:
+            await refusal(scope, receive, send)
+        elif self._oauth is not None and not _is_open(scope):
+            await self._oauth(scope, receive, send)
+        else:
+            await self._app(scope, receive, send)
 
     async def _refusal(self, scope: Scope) -> Response | None:
         headers = Headers(scope=scope)
-        path: str = scope["path"]
         # Orchestrators probe a pod by its address, so the two probes that reach no vendor skip the Host check (they
         # never send an Origin). Every other route, /readyz?check=vendors included, is what a DNS-rebinding page
         # would aim at: it gets the same Host and Origin checks as /mcp.
-        public = path == "/healthz" or (path == "/readyz" and not scope.get("query_string"))
+        public = _is_probe(scope)
         if not public and not _matches(headers.get("host", ""), self._hosts):
             return PlainTextResponse("Invalid Host header", status_code=421)
         origin = headers.get("origin")
@@ -234,6 +261,145 @@ class Guard:
         return None
 
 
+def _is_probe(scope: Scope) -> bool:
+    path: str = scope["path"]
+    return path == "/healthz" or (path == "/readyz" and not scope.get("query_string"))
+
+
+def _is_open(scope: Scope) -> bool:
+    """Routes anyone may read without a token: the probes, and the metadata a client reads to get one."""
+    return _is_probe(scope) or (scope["path"].startswith(WELL_KNOWN) and scope["method"] in ("GET", "HEAD"))
+
+
+class OAuthGate:
+    """The endpoint as an OAuth resource server: a bearer access token on every request, checked by the verifier;
+    on a tool call or resource read, the scope the row's class needs (403 with a scope challenge, so that a client
+    can step up, when the token lacks it). The caller is handed on the way the SDK's auth middleware hands it on."""
+
+    def __init__(
+        self, app: ASGIApp, verifier: JwtVerifier, scopes: Scopes, served: tuple[AnySpec, ...], settings: Settings
+    ) -> None:
+        from jobctl_mcp.oauth import metadata_url
+
+        self._app = app
+        self._verifier = verifier
+        self._scopes = scopes
+        self._served = {spec.name: spec for spec in served}
+        self._metadata = metadata_url(settings)
+        self._max_body = settings.max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        from jobctl_mcp.oauth import IssuerUnavailableError, TokenRefusedError
+
+        if "access_token" in parse_qs(scope.get("query_string", b"").decode("latin-1")):
+            log.warning("refused a request with an access token in its query string: send it as a bearer header")
+            await self._challenge(401, "invalid_request", "send the access token in the Authorization header")(
+                scope, receive, send
+            )
+            return
+        scheme, _, token = (Headers(scope=scope).get("authorization") or "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            await self._challenge(401)(scope, receive, send)  # RFC 6750 §3.1: no error code when none was sent
+            return
+        try:
+            access = await self._verifier.verify(token.strip())
+        except TokenRefusedError as exc:
+            log.warning("refused an access token: %s", exc)
+            await self._challenge(401, "invalid_token", "the access token is not valid")(scope, receive, send)
+            return
+        except IssuerUnavailableError as exc:
+            log.error("cannot check access tokens: %s", exc)
+            answer = JSONResponse({"error": "temporarily_unavailable"}, status_code=503, headers={"Retry-After": "5"})
+            await answer(scope, receive, send)
+            return
+        user = AuthenticatedUser(access)
+        scope["user"], scope["auth"] = user, AuthCredentials(access.scopes)
+        if scope["method"] == "POST" and scope["path"] == MCP_PATH:
+            body = await _whole_body(receive, self._max_body)
+            if body is None:
+                await PlainTextResponse("Request body too large", status_code=413)(scope, receive, send)
+                return
+            if missing := self._missing_scope(body, set(access.scopes)):
+                needed, what = missing
+                log.warning(
+                    "refused %s to sub=%s client=%s: it needs the scope %s", what, access.subject, access.client_id,
+                    needed,
+                )  # fmt: skip
+                description = f"{what} needs the scope {needed}"
+                await self._challenge(403, "insufficient_scope", description, needed)(scope, receive, send)
+                return
+            receive = _replay(body, receive)
+        # As the SDK's AuthContextMiddleware does: the tools, the audit and sealed request state read the caller here.
+        reset = auth_context_var.set(user)
+        try:
+            await self._app(scope, receive, send)
+        finally:
+            auth_context_var.reset(reset)
+
+    def _missing_scope(self, body: bytes, granted: set[str]) -> tuple[str, str] | None:
+        """The scope a message in `body` needs and `granted` lacks, and what needs it; None when nothing does."""
+        from jobctl_mcp.tools import call_effect
+
+        try:
+            parsed = json.loads(body)
+        except (ValueError, RecursionError):
+            return None  # the SDK answers a parse error; nothing runs
+        messages: list[Any] = parsed if isinstance(parsed, list) else [parsed]  # pyright: ignore[reportUnknownVariableType]
+        for message in map(json_object, messages):
+            params = json_object(message.get("params"))
+            name = params.get("name")
+            if message.get("method") == "tools/call" and isinstance(name, str) and (spec := self._served.get(name)):
+                needed, what = self._scopes.needed(call_effect(spec, json_object(params.get("arguments")))), name
+            elif message.get("method") == "resources/read":
+                needed, what = self._scopes.read, "reading a resource"
+            else:
+                continue
+            if needed not in granted:
+                return needed, what
+        return None
+
+    def _challenge(
+        self, status: int, error: str | None = None, description: str | None = None, scope: str | None = None
+    ) -> Response:
+        parts = [f'error="{error}"'] if error else []
+        parts += [f'scope="{scope}"'] if scope else []
+        parts += [f'resource_metadata="{self._metadata}"']
+        body = {"error": error or "unauthorized"} | ({"error_description": description} if description else {})
+        return JSONResponse(body, status_code=status, headers={"WWW-Authenticate": "Bearer " + ", ".join(parts)})
+
+
+async def _whole_body(receive: Receive, limit: int) -> bytes | None:
+    """The request's body, or None when it is larger than `limit`."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk: bytes = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A receive that hands the app the body already read, then whatever the connection says next."""
+    pending = True
+
+    async def again() -> dict[str, Any]:
+        nonlocal pending
+        if pending:
+            pending = False
+            return {"type": "http.request", "body": body, "more_body": False}
+        return dict(await receive())
+
+    return again
+
+
 def http_app(
     server: MCPServer[AppState],
     settings: Settings,
@@ -241,8 +407,17 @@ def http_app(
     *,
     clock: Callable[[], float] = time.monotonic,
 ) -> ASGIApp:
-    """The whole HTTP application: /mcp, /healthz and /readyz behind the guard. `clock` paces the token file's
-    re-reads (tests move it by hand). Raises ConfigError when the token file cannot be used."""
+    """The whole HTTP application: /mcp, /healthz and /readyz (and, with an issuer, the resource's metadata) behind
+    the guard. `clock` paces the token file's re-reads and the issuer's key refreshes (tests move it by hand).
+    Raises ConfigError when the token file cannot be used or the OAuth settings do not fit together."""
+    if settings.oauth_issuer is not None:
+        from jobctl_mcp.oauth import check_oauth_settings, metadata_url, resource_metadata
+
+        check_oauth_settings(settings)
+        described = ProtectedResourceMetadataHandler(resource_metadata(settings)).handle
+        # RFC 9728 §3.1 puts the metadata before the resource's path; clients that only try the root find it too.
+        for path in dict.fromkeys((urlsplit(metadata_url(settings)).path, "/.well-known/oauth-protected-resource")):
+            server.custom_route(path, methods=["GET"])(described)
 
     @server.custom_route("/healthz", methods=["GET"])
     async def healthz(_: Request) -> Response:  # pyright: ignore[reportUnusedFunction]
@@ -274,7 +449,20 @@ def http_app(
     )
     has_token = settings.http_token is not None or settings.http_token_file is not None
     tokens = TokenSource(settings.http_token, settings.http_token_file, clock=clock) if has_token else None
-    return Guard(app, tokens, hosts, (*origins, *settings.allowed_origins))
+    return Guard(app, tokens, hosts, (*origins, *settings.allowed_origins), _oauth_gate(app, settings, clock))
+
+
+def _oauth_gate(app: ASGIApp, settings: Settings, clock: Callable[[], float]) -> OAuthGate | None:
+    """The access-token check when an issuer is set; the JOSE library is loaded only then."""
+    if settings.oauth_issuer is None:
+        return None
+    from jobctl_mcp.oauth import IssuerKeys, JwtVerifier, Scopes
+    from jobctl_mcp.policy import select
+    from jobctl_mcp.tools import ALL_TOOLS
+
+    assert settings.audience is not None, "checked by check_oauth_settings"
+    verifier = JwtVerifier(IssuerKeys(settings.oauth_issuer, clock=clock), settings.audience)
+    return OAuthGate(app, verifier, Scopes.of(settings), select(ALL_TOOLS, settings).served, settings)
 
 
 class RequestDeadlines(H11Protocol):

@@ -463,6 +463,11 @@ def _acted(action: Literal["deploy", "redeploy", "stop", "uninstall", "delete"])
     return parse
 
 
+def runs_delete(args: RedeployInput) -> bool:
+    """A DELETE event runs the job's delete command: the call destroys, though a deploy in general does not."""
+    return args.forceEvent == "DELETE"
+
+
 def _force_event(args: RedeployInput) -> dict[str, str | int] | None:
     return {"forceEvent": args.forceEvent} if args.forceEvent else None
 
@@ -604,6 +609,7 @@ QOVERY_TOOLS: tuple[AnySpec, ...] = (
         send=deploy_request,
         parse=_acted("deploy"),
         advice=_BUSY,
+        destroys=runs_delete,
     ),
     ToolSpec(
         name="redeploy-job",
@@ -620,6 +626,7 @@ QOVERY_TOOLS: tuple[AnySpec, ...] = (
         send=lambda args: Send(params=_force_event(args)),
         parse=_acted("redeploy"),
         advice=_BUSY,
+        destroys=runs_delete,
     ),
     ToolSpec(
         name="stop-job",

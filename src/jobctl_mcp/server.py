@@ -10,10 +10,11 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, overload
+from typing import Any, Literal, overload
 
 import anyio
 import httpx2
+from mcp.server.context import ServerMiddleware
 from mcp.server.mcpserver import MCPServer
 from mcp.server.request_state import RequestStateSecurity
 from pydantic import SecretStr
@@ -25,10 +26,10 @@ from jobctl_mcp.client import RetryPolicy
 from jobctl_mcp.commvault import CommvaultClient
 from jobctl_mcp.config import Settings, is_secret, variable_name
 from jobctl_mcp.errors import ConfigError
-from jobctl_mcp.policy import RefuseHidden, select
+from jobctl_mcp.policy import RefuseHidden, RequireScopes, select
 from jobctl_mcp.qovery import QoveryClient
-from jobctl_mcp.spec import VENDORS, Polling, Vendor
-from jobctl_mcp.tools import ALL_TOOLS, Runtime, build_tools, register_resources
+from jobctl_mcp.spec import VENDORS, Effect, Polling, Vendor
+from jobctl_mcp.tools import ALL_TOOLS, Runtime, build_tools, call_effect, register_resources
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +159,15 @@ def create_server(
                     log.warning("%s tools are not configured: set %s", vendor, " and ".join(variables))
             yield state
 
+    middleware: list[ServerMiddleware[Any]] = [RefuseHidden(selection, ALL_TOOLS, runtime.audit)]
+    if settings.oauth_issuer is not None and settings.transport == "streamable-http":
+        # After the policy: a tool the operator hides is refused with the operator's reason, whatever the scopes.
+        needed: dict[Effect, str] = {
+            "read": settings.oauth_scope_read,
+            "write": settings.oauth_scope_write,
+            "destroy": settings.oauth_scope_destroy,
+        }
+        middleware.append(RequireScopes(selection.served, needed, call_effect))
     notes = (SANDBOX_NOTE, sandbox), (READ_ONLY_NOTE, settings.read_only), (DRY_RUN_NOTE, settings.dry_run)
     # Confirmation state rides in the client's requests; replicas that share JOBCTL_STATE_KEY can all unseal it.
     sealing = RequestStateSecurity(keys=[settings.state_key.get_secret_value()]) if settings.state_key else None
@@ -167,7 +177,7 @@ def create_server(
         version=__version__,
         instructions=INSTRUCTIONS + "".join(note for note, applies in notes if applies),
         tools=build_tools(selection.served, runtime),
-        middleware=[RefuseHidden(selection, ALL_TOOLS, runtime.audit), ListAppsOnlyToAppsClients()],
+        middleware=[*middleware, ListAppsOnlyToAppsClients()],
         extensions=[board_app()],  # the job board, for hosts that render MCP Apps
         lifespan=lifespan,
         log_level=settings.log_level,

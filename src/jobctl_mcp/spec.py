@@ -77,6 +77,9 @@ class Hints:
 
 READ = Hints(read_only=True, destructive=False, idempotent=True)
 
+# What one call does, for the scope it needs: read-only tools read, destructive ones destroy, the others write.
+Effect = Literal["read", "write", "destroy"]
+
 
 @dataclass(frozen=True)
 class Advice:
@@ -117,6 +120,9 @@ class ToolSpec(Generic[ClientT, InputT, OutputT]):
     advice: Advice = Advice()
     # The tool returns jobs: hosts that render MCP Apps show its results on the job board (ui://jobctl/jobs).
     board: bool = False
+    # A call that destroys although the tool as a whole does not (a deploy that runs the job's DELETE command): it
+    # needs what a destructive tool needs.
+    destroys: Callable[[InputT], bool] | None = None
 
     def __post_init__(self) -> None:
         if (self.parse is None) == (self.run is None):
@@ -125,6 +131,17 @@ class ToolSpec(Generic[ClientT, InputT, OutputT]):
             raise ValueError(f"{self.name}: a row that parses a request names its route, label and expected answer")
         if self.parse and self.route and (missing := set(self.route.placeholders) - self.input.model_fields.keys()):
             raise ValueError(f"{self.name}: the route's {sorted(missing)} are not arguments")
+
+    @property
+    def kind(self) -> Effect:
+        """What the tool does, from the row's hints."""
+        if self.hints.read_only:
+            return "read"
+        return "destroy" if self.hints.destructive else "write"
+
+    def effect(self, arguments: InputT) -> Effect:
+        """What this call does: the tool's kind, or "destroy" when its `destroys` says so for these arguments."""
+        return "destroy" if self.destroys is not None and self.destroys(arguments) else self.kind
 
     async def perform(self, client: ClientT, arguments: InputT) -> OutputT:
         """Make this tool's requests for `arguments`."""

@@ -8,7 +8,7 @@ import inspect
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, cast, get_args, get_origin
 from uuid import UUID
@@ -24,7 +24,7 @@ from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field, ValidationError
 
 from jobctl_mcp import telemetry
-from jobctl_mcp.audit import AuditTrail, Outcome
+from jobctl_mcp.audit import AuditTrail, Outcome, caller
 from jobctl_mcp.board import board_meta
 from jobctl_mcp.client import UNKNOWN_OUTCOME, DryRunStop, json_list, json_object, plain_text
 from jobctl_mcp.commvault import COMMVAULT_TOOLS
@@ -45,7 +45,7 @@ from jobctl_mcp.follow import WAIT_FOR_JOB, observe_commvault, observe_qovery
 from jobctl_mcp.policy import can_elicit
 from jobctl_mcp.qovery import QOVERY_TOOLS
 from jobctl_mcp.qovery_estate import QOVERY_ESTATE_TOOLS
-from jobctl_mcp.spec import AnySpec, ToolInput, ToolOutput, Vendor, Vendors, report_progress
+from jobctl_mcp.spec import AnySpec, Effect, ToolInput, ToolOutput, Vendor, Vendors, report_progress
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +114,15 @@ def parse_arguments(spec: AnySpec, arguments: dict[str, Any]) -> ToolInput:
     except ValidationError as exc:
         problems = "; ".join(_problem(error, spec.input) for error in exc.errors(include_url=False))
         raise InputError(f"Invalid arguments: {problems}") from None
+
+
+def call_effect(spec: AnySpec, arguments: Mapping[str, Any]) -> Effect:
+    """What a call with these unchecked arguments does. Arguments the tool refuses leave it at the tool's kind: the
+    same check refuses them before any vendor request."""
+    try:
+        return spec.effect(parse_arguments(spec, dict(arguments)))
+    except InputError:
+        return spec.kind
 
 
 def _problem(error: Any, model: type[ToolInput]) -> str:
@@ -185,6 +194,8 @@ async def execute(spec: AnySpec, runtime: Runtime, ctx: Context, check: Check | 
     started = time.monotonic()
     raw = _raw_arguments(ctx)
     audited = not spec.hints.read_only
+    if who := caller():
+        log.info("%s called by %s", spec.name, json.dumps(who, ensure_ascii=False))
 
     async def audit(
         outcome: Outcome,
