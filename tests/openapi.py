@@ -18,9 +18,16 @@ class OpenAPI:
     document: dict[str, Any]
 
     def operation(self, method: str, path: str) -> dict[str, Any]:
-        """The operation serving `method path` (a concrete path with a job UUID in it)."""
-        operations: dict[str, Any] = self.document["paths"][_UUID.sub("{jobId}", path)]
+        """The operation serving `method path` (a concrete path, its ids filled in)."""
+        operations: dict[str, Any] = self.document["paths"][self.template(path)]
         return operations[method.lower()]
+
+    def template(self, path: str) -> str:
+        """The spec's path template that `path` fills, e.g. /environment/{environmentId}/job/status."""
+        for template in self.document["paths"]:
+            if re.fullmatch(re.sub(r"{\w+}", "[^/]+", template), path):
+                return template
+        raise AssertionError(f"no operation of the official spec serves {path}")
 
     def parameters(self, method: str, path: str) -> dict[str, dict[str, Any]]:
         """The operation's query parameters by name, with their schemas."""

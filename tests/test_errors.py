@@ -142,7 +142,7 @@ async def test_vendor_text_reaches_the_agent_as_one_clean_line(client: Client, s
     assert "Job not [31m found" in message
     assert "\x1b" not in message
     assert len(message) < 500
-    assert "Check the job id" in message
+    assert message.endswith(". Find job ids by name with qovery-list-jobs.")  # the hint survives the long text
 
 
 async def test_vendor_free_text_in_results_is_data_on_one_line(client: Client, sandbox: Sandbox) -> None:

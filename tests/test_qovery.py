@@ -376,3 +376,21 @@ async def test_every_request_follows_the_official_openapi_spec(client: Client, s
         if request.body is not None:
             assert body_schema is not None, f"{request.method} {request.path} takes no body"
             spec.validate(request.body, body_schema)
+
+
+async def test_the_discovery_requests_follow_the_official_openapi_spec(client: Client, sandbox: Sandbox) -> None:
+    spec = qovery_spec()  # skips on a machine without ../shared
+    data(await client.call_tool("qovery-list-jobs", {"name": "nightly", "environment": "staging"}))
+    data(await client.call_tool("qovery-list-deployments", {"jobId": job_named(sandbox, "migrate-db")}))
+    templates = [spec.template(request.path) for request in sandbox.qovery.requests]
+    assert set(templates) == {
+        "/organization", "/organization/{organizationId}/services", "/environment/{environmentId}/job/status",
+        "/job/{jobId}/deploymentHistoryV2", "/job/{jobId}", "/environment/{environmentId}/logs",
+    }  # fmt: skip
+    for request in sandbox.qovery.requests:
+        assert (request.method, request.body) == ("GET", None), request.path
+        declared = spec.parameters(request.method, request.path)
+        assert set(request.query) <= set(declared), (request.path, request.query)
+        for name, value in request.query.items():
+            # A query carries text; the spec types pageSize as a number, which "5" stands for.
+            spec.validate(float(value) if value.isdigit() else value, declared[name])

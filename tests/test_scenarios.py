@@ -8,8 +8,12 @@ from typing import Any
 import pytest
 from mcp import Client
 
-from jobctl_mcp.sandbox import Sandbox
-from tests.conftest import data
+from jobctl_mcp.sandbox import Sandbox, sandbox_env
+from jobctl_mcp.sandbox.examples import EXAMPLES
+from jobctl_mcp.sandbox.loopback import serving
+from jobctl_mcp.sandbox.qovery_estate import ORGANIZATION_ID
+from jobctl_mcp.server import create_server, sandboxed
+from tests.conftest import data, error, isolated_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -80,8 +84,6 @@ async def test_finding_jobs_costs_one_services_request_and_one_per_environment_s
 
 
 async def test_qovery_organization_id_skips_the_organization_list(connect: Any, sandbox: Sandbox) -> None:
-    from jobctl_mcp.sandbox.qovery_estate import ORGANIZATION_ID
-
     async with connect(env={"QOVERY_ORGANIZATION_ID": ORGANIZATION_ID}) as client:
         assert (await call(client, "qovery-list-jobs", {"name": "weekly-export"}))["total"] == 1
     assert "/organization" not in [r.url_path for r in sandbox.qovery.requests]
@@ -170,8 +172,6 @@ async def test_8_which_servers_are_backed_up_and_when_each_last_succeeded(client
 
 
 async def test_an_ambiguous_or_unknown_client_name_says_what_to_do(client: Client) -> None:
-    from tests.conftest import error
-
     message = error(await client.call_tool("commvault-list-subclients", {"clientName": "fs"}))
     assert "no client is called 'fs'" in message
     assert "Did you mean fs01.example.com, fs02.example.com?" in message
@@ -191,3 +191,23 @@ async def test_commvault_paging_reaches_exactly_total_distinct_jobs(
         page = await call(client, "commvault-list-jobs", {**arguments, "offset": page["nextOffset"]})
         seen += [job["jobId"] for job in page["jobs"]]
     assert len(seen) == len(set(seen)) == page["total"]
+
+
+async def test_the_finding_tools_work_against_vendors_on_loopback() -> None:
+    sandbox = Sandbox()
+    finding = ["commvault-list-clients", "commvault-list-subclients", "commvault-browse-backup"]
+    finding += ["qovery-list-jobs", "qovery-list-deployments"]
+    with serving(sandbox.commvault.app) as commvault, serving(sandbox.qovery.app) as qovery:
+        env = sandbox_env(f"{commvault}/commandcenter/api", qovery)  # real HTTP over loopback, no transports
+        async with Client(create_server(sandboxed(isolated_settings(), env))) as client:
+            for tool in finding:
+                for arguments in EXAMPLES[tool]:
+                    assert data(await client.call_tool(tool, arguments)), tool
+    assert {r.path for r in sandbox.commvault.requests} >= {"/Client", "/Subclient", "/DoBrowse"}
+    assert any(r.path.endswith("/services") for r in sandbox.qovery.requests)
+
+
+async def test_a_job_not_found_names_the_tool_that_finds_job_ids(client: Client) -> None:
+    missing = "00000000-0000-4000-8000-000000000000"
+    assert "qovery-list-jobs" in error(await client.call_tool("get-job-status", {"jobId": missing}))
+    assert "commvault-list-jobs" in error(await client.call_tool("commvault-get-job-details", {"jobId": 123456}))

@@ -492,7 +492,7 @@ async def uninstall_question(client: QoveryClient, args: JobIdInput) -> str:
     return f"Uninstall {await _describe(client, args.jobId)} from its cluster? Its configuration is kept."
 
 
-_FIND_JOBS = Advice(not_found="Check the job id, a Qovery job UUID.")
+_FIND_JOBS = Advice(not_found="Find job ids by name with qovery-list-jobs.")
 _BUSY = Advice(
     not_found=_FIND_JOBS.not_found,
     refused="Another operation is running on this job or it is already in that state: read get-job-status first.",
@@ -504,9 +504,8 @@ QOVERY_TOOLS: tuple[AnySpec, ...] = (
         name="get-job-id",
         vendor="qovery",
         title="Qovery: get a job by id",
-        description="Qovery: read a job's configuration: name, type (CRON or LIFECYCLE), the image or git "
-        "repository it runs, its schedule and resources. raw=true adds Qovery's full job. For its deployment state "
-        "use get-job-status.",
+        description="Qovery: read one job's configuration by id (find ids with qovery-list-jobs): type, image or "
+        "git repository, schedule and resources. raw=true adds Qovery's full job. Its state: get-job-status.",
         hints=READ,
         route=GET_JOB,
         input=RawInput,

@@ -255,7 +255,7 @@ async def list_deployments(client: QoveryClient, args: ListDeploymentsInput) -> 
     return DeploymentList(jobId=job_id, deployments=deployments, log=log)
 
 
-_FIND = Advice(not_found="Find job ids with qovery-list-jobs.")
+_FIND = Advice(not_found="Find job ids by name with qovery-list-jobs.")
 
 QOVERY_ESTATE_TOOLS: tuple[AnySpec, ...] = (
     ToolSpec(
