@@ -59,3 +59,39 @@ async def test_a_killed_job_carries_no_waiting_reason(client: Client) -> None:
     assert final["commvault"]["reason"] is None
     details = data(await client.call_tool("commvault-get-job-details", {"jobId": job_id}))
     assert details["reason"] == "The job has been killed by user [admin]."  # why it ended, not why it waited
+
+
+# ---- 5. hints that fit -----------------------------------------------------------------------------
+
+CRON = "7c0f1c57-5b7e-4d2a-9c55-0f2a4c1b9e11"  # Qovery, image-based
+LIFECYCLE = "a41e7d3c-2f9b-4b61-8d0e-5c7a9f1b2e34"  # Qovery, git-based
+
+
+async def test_a_vendor_sentence_meets_our_hint_with_one_period(client: Client) -> None:
+    message = error(await client.call_tool("commvault-resume-suspended-job", {"jobId": 9669}))
+    assert "the job is in state [Running]. Read the job with commvault-get-job-details" in message
+    assert ".." not in message
+
+
+@pytest.mark.parametrize(
+    "tool", ["commvault-kill-running-job", "commvault-suspend-running-job", "commvault-resume-suspended-job"]
+)
+async def test_an_action_on_a_job_that_does_not_exist_gets_the_not_found_hint(client: Client, tool: str) -> None:
+    message = error(await client.call_tool(tool, {"jobId": 1234}))
+    assert message.endswith("failed: Job ID [1234] is not valid. Find job ids with commvault-list-jobs.")
+
+
+@pytest.mark.parametrize(
+    ("job", "version", "said"),
+    [
+        (LIFECYCLE, {"imageTag": "1.0"}, "use gitCommitId, not imageTag"),
+        (CRON, {"gitCommitId": "136b77f8a57026d1f4760edc84dc8999a5334f97"}, "use imageTag, not gitCommitId"),
+    ],
+)
+async def test_a_refused_version_names_the_tools_arguments(
+    client: Client, job: str, version: dict[str, str], said: str
+) -> None:
+    message = error(await client.call_tool("deploy-job", {"jobId": job, **version}))
+    assert said in message
+    assert "image_tag" not in message
+    assert "git_commit_id" not in message

@@ -25,6 +25,7 @@ from jobctl_mcp.errors import (
     VendorAPIError,
     VendorError,
     VendorUnavailableError,
+    sentences,
     status_error_class,
 )
 
@@ -341,7 +342,7 @@ class VendorClient:
         a garbled success may come from a proxy that never passed the request on."""
         detail = self.scrub(detail)
         if not route.repeatable:
-            return OutcomeUnknownError(self.vendor, operation, f"{detail}. {UNKNOWN_OUTCOME}")
+            return OutcomeUnknownError(self.vendor, operation, sentences(detail, UNKNOWN_OUTCOME))
         return VendorAPIError(self.vendor, operation, 200, detail)
 
     async def _send(

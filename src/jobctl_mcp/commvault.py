@@ -45,6 +45,8 @@ RESUME = Route("POST", "/Job/{jobId}/action/resume")
 JOB_DETAILS = Route("POST", "/JobDetails", reads_only=True)
 EVENTS = Route("GET", "/Events")
 
+# How Commvault refuses an id it does not know, inside a 200 ("Job ID [1234] is not valid.").
+_NO_SUCH_JOB = re.compile(r"\bjob ?id \[?\d*\]? ?is not valid\b", re.IGNORECASE)
 _TOKEN_PREFIXES = ("QSDK ", "SAML ", "Bearer ")
 _NARROW = "To ask for less, narrow the query with lookupTime, jobFilter or clientId, or a smaller limit."
 _TAG = re.compile(r"<[^>]+>")
@@ -250,7 +252,9 @@ class CommvaultClient(VendorClient):
     def error_inside(self, operation: str, route: Route, data: Any) -> VendorError | None:  # noqa: ARG002
         # Commvault reports many refusals inside HTTP 200 answers (commvault.md §4.4).
         if (error := body_error(data)) is not None:
-            return VendorAPIError(self.vendor, operation, 200, self.scrub(error))
+            # An action on a job that does not exist is refused this way too: that is a missing job, not a state.
+            kind = NotFoundError if _NO_SUCH_JOB.search(error) else VendorAPIError
+            return kind(self.vendor, operation, 200, self.scrub(error))
         return None
 
     async def get_job(self, job_id: int) -> JobDetails:

@@ -603,7 +603,7 @@ QOVERY_TOOLS: tuple[AnySpec, ...] = (
         expects=_A_STATUS,
         send=deploy_request,
         parse=_acted("deploy"),
-        advice=_BUSY,
+        advice=Advice(_BUSY.not_found, _BUSY.refused, (("image_tag", "imageTag"), ("git_commit_id", "gitCommitId"))),
     ),
     ToolSpec(
         name="redeploy-job",

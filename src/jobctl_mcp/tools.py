@@ -232,7 +232,8 @@ def _advised(spec: AnySpec, exc: JobctlError) -> JobctlError:
         advice = spec.advice.not_found
     else:
         advice = spec.advice.refused if exc.status < 300 or isinstance(exc, ConflictError) else ""
-    return exc.advised(advice) if advice else exc
+    detail = spec.advice.in_our_terms(exc.detail)  # the vendor's field names, as the tool's arguments
+    return exc.advised(advice or exc.hint, detail) if advice or detail != exc.detail else exc
 
 
 def _bounded(result: ToolOutput) -> ToolOutput:
