@@ -95,3 +95,26 @@ async def test_a_refused_version_names_the_tools_arguments(
     assert said in message
     assert "image_tag" not in message
     assert "git_commit_id" not in message
+
+
+# ---- 6. edits say what happens next ----------------------------------------------------------------
+
+
+async def test_an_edit_says_it_applies_at_the_next_deployment(client: Client) -> None:
+    assert data(await client.call_tool("get-job-status", {"jobId": CRON}))["deploymentStatus"] == "UP_TO_DATE"
+    edited = data(await client.call_tool("edit-job", {"jobId": CRON, "body": {"cpu": 750}}))
+    assert edited["cpu"] == 750
+    assert edited["note"] == "Saved. It applies at the next deployment: call redeploy-job to apply it now."
+    status = data(await client.call_tool("get-job-status", {"jobId": CRON}))
+    assert status["deploymentStatus"] == "OUT_OF_DATE"
+
+
+async def test_a_deployed_version_is_saved_into_the_configuration(client: Client) -> None:
+    deploy = next(t for t in (await client.list_tools()).tools if t.name == "deploy-job")
+    assert "saved into the job's configuration" in (deploy.description or "")
+    deployed = data(await client.call_tool("deploy-job", {"jobId": CRON, "imageTag": "1.4.3"}))
+    assert deployed["note"] == "imageTag 1.4.3 is saved into the job's configuration."
+    assert data(await client.call_tool("get-job-id", {"jobId": CRON}))["source"].endswith(":1.4.3")
+    redeployed = data(await client.call_tool("wait-for-job", {"vendor": "qovery", "jobId": CRON}))
+    assert redeployed["state"] == "DEPLOYED"
+    assert "note" not in data(await client.call_tool("redeploy-job", {"jobId": CRON}))
