@@ -348,7 +348,7 @@ _CHAOTIC_JOB = _nothing_read(id=CRON, name="nightly-report", schedule="lifecycle
 # What the agent gets when the tool's own request is answered with CHAOTIC_*: every value of the wrong type is
 # null (or a list without it), what has the right type is kept, and reads made after the answer are the job's own.
 DEFENSIVE_READS: dict[str, dict[str, Any]] = {
-    "commvault-run-backup-job": {"taskId": 1088, "jobIds": [9700, 9701]},
+    "commvault-run-backup-job": {"taskId": 1088, "jobIds": [9700, 9701], "note": None},
     "commvault-run-restore-job": {"taskId": 1088, "jobIds": [9700, 9701]},
     "commvault-list-jobs": {"total": 1, "offset": 0, "nextOffset": None, "jobs": [_UNREAD_SUMMARY], "note": None},
     # Who started it and its events come from the reads after the garbled answer: the job's own.
@@ -422,7 +422,10 @@ DEFENSIVE_READS: dict[str, dict[str, Any]] = {
     "commvault-suspend-running-job": {"jobId": 9669, "action": "suspend", "status": "Running"},
     "commvault-resume-suspended-job": {"jobId": 9670, "action": "resume", "status": "Suspended"},
     "get-job-id": _CHAOTIC_JOB,
-    "edit-job": _CHAOTIC_JOB,
+    "edit-job": {
+        **_CHAOTIC_JOB,
+        "note": "Saved. It applies at the next deployment: call redeploy-job to apply it now.",
+    },
     "delete-job": {"jobId": CRON, "action": "delete", "status": None},
     "list-last-job-commits": {
         "jobId": "a41e7d3c-2f9b-4b61-8d0e-5c7a9f1b2e34",
@@ -435,6 +438,7 @@ DEFENSIVE_READS: dict[str, dict[str, Any]] = {
         tool: {"jobId": CRON, "action": tool.removesuffix("-job"), "status": _UNREAD_STATUS}
         for tool in ("deploy-job", "redeploy-job", "stop-job", "uninstall-job")
     },
+    "deploy-job": {"jobId": CRON, "action": "deploy", "status": _UNREAD_STATUS, "note": None},
     # The first poll reads the garbled answer as a job not yet finished; the next reads the real one.
     "wait-for-job[commvault]": {
         "vendor": "commvault",

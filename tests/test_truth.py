@@ -8,6 +8,7 @@ import pytest
 from mcp import Client
 
 from jobctl_mcp.sandbox import Sandbox
+from jobctl_mcp.sandbox.faults import Fault
 from tests.conftest import data, error
 
 pytestmark = pytest.mark.anyio
@@ -118,3 +119,30 @@ async def test_a_deployed_version_is_saved_into_the_configuration(client: Client
     redeployed = data(await client.call_tool("wait-for-job", {"vendor": "qovery", "jobId": CRON}))
     assert redeployed["state"] == "DEPLOYED"
     assert "note" not in data(await client.call_tool("redeploy-job", {"jobId": CRON}))
+
+
+# ---- 7. duplicates are visible ---------------------------------------------------------------------
+
+
+async def test_a_second_backup_of_a_subclient_says_which_job_is_ahead(client: Client, sandbox: Sandbox) -> None:
+    started = data(await client.call_tool("commvault-run-backup-job", {"subclientId": 13}))  # 9670 runs
+    (job_id,) = started["jobIds"]
+    assert started["note"] == (
+        "Another job of the same subclient default of db01.example.com is active: job 9670. "
+        f"Job {job_id} is Queued (commvault-get-job-details says why)"
+    )
+    details = data(await client.call_tool("commvault-get-job-details", {"jobId": job_id}))
+    assert "Another backup job [9670] is in progress" in (details["reason"] or "")
+    alone = data(await client.call_tool("commvault-run-backup-job", {"subclientId": 16}))
+    assert alone["note"] is None
+
+
+async def test_a_backup_started_is_reported_even_if_the_subclients_jobs_cannot_be_read(
+    client: Client, sandbox: Sandbox
+) -> None:
+    sandbox.commvault.faults.add(
+        Fault("response", method="GET", path=r"/Job$", status=500, body={"errorMessage": "down"}, times=9)
+    )
+    started = data(await client.call_tool("commvault-run-backup-job", {"subclientId": 13}))
+    assert started["jobIds"]
+    assert started["note"] is None
