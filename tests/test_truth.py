@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -9,7 +12,7 @@ from mcp import Client
 
 from jobctl_mcp.sandbox import Sandbox
 from jobctl_mcp.sandbox.faults import Fault
-from tests.conftest import data, error
+from tests.conftest import Sleeps, data, error
 
 pytestmark = pytest.mark.anyio
 
@@ -146,3 +149,42 @@ async def test_a_backup_started_is_reported_even_if_the_subclients_jobs_cannot_b
     started = data(await client.call_tool("commvault-run-backup-job", {"subclientId": 13}))
     assert started["jobIds"]
     assert started["note"] is None
+
+
+# ---- 9. rate limits: a long wait is the agent's to plan, not ours to sleep through ---------------------
+
+
+def _retry_time(message: str) -> datetime:
+    found = re.search(r"Retry after (\d+)s \(at (\S+)Z\)\.", message)
+    assert found, message
+    return datetime.fromisoformat(found.group(2)).replace(tzinfo=UTC)
+
+
+async def test_a_wait_beyond_the_cap_is_answered_at_once_with_when_to_come_back(
+    client: Client, sandbox: Sandbox, sleeps: Sleeps
+) -> None:
+    sandbox.qovery.faults.add(
+        Fault("response", status=429, headers={"Retry-After": "120"}, body={"message": "Slow down"})
+    )
+    message = error(await client.call_tool("get-job-status", {"jobId": CRON}))
+    assert "HTTP 429: Slow down. Retry after 120s (at " in message
+    assert abs((_retry_time(message) - datetime.now(UTC)).total_seconds() - 120) < 60
+    assert sleeps == []
+    assert len(sandbox.qovery.requests) == 1
+
+
+async def test_a_wait_beyond_what_the_call_has_left_is_answered_at_once(
+    connect: Callable[..., Client], sandbox: Sandbox, sleeps: Sleeps
+) -> None:
+    sandbox.commvault.faults.add(Fault("response", method="GET", status=429, headers={"Retry-After": "25"}, body={}))
+    async with connect(call_timeout=20.0) as client:  # the cap (30 s) would allow 25 s; the call has 20 s left
+        message = error(await client.call_tool("commvault-list-jobs", {}))
+    assert "HTTP 429" in message
+    assert "Retry after 25s (at " in message
+    assert sleeps == []
+
+
+async def test_a_short_wait_is_still_honoured_silently(client: Client, sandbox: Sandbox, sleeps: Sleeps) -> None:
+    sandbox.qovery.faults.add(Fault("response", status=429, headers={"Retry-After": "3"}, body={}))
+    data(await client.call_tool("get-job-status", {"jobId": CRON}))
+    assert sleeps == [3.0]
