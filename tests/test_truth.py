@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import os
+import pty
 import re
+import select
+import subprocess
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -12,6 +18,7 @@ from mcp import Client
 
 from jobctl_mcp.sandbox import Sandbox
 from jobctl_mcp.sandbox.faults import Fault
+from tests.commands import COMMAND, clean_env
 from tests.conftest import Sleeps, data, error
 
 pytestmark = pytest.mark.anyio
@@ -188,3 +195,62 @@ async def test_a_short_wait_is_still_honoured_silently(client: Client, sandbox: 
     sandbox.qovery.faults.add(Fault("response", status=429, headers={"Retry-After": "3"}, body={}))
     data(await client.call_tool("get-job-status", {"jobId": CRON}))
     assert sleeps == [3.0]
+
+
+# ---- 12. a human at a terminal is told what is happening ---------------------------------------------
+
+NOTICE = "This is an MCP server: it waits for an MCP client on stdin/stdout"
+
+
+def _stderr_until(process: subprocess.Popen[bytes], marker: str, seconds: float = 60.0) -> str:
+    """What the process wrote on stderr until `marker` appeared (or it exited, or `seconds` passed)."""
+    assert process.stderr is not None
+    said, deadline = b"", time.monotonic() + seconds
+    while marker.encode() not in said and time.monotonic() < deadline:
+        ready, _, _ = select.select([process.stderr], [], [], 0.1)
+        if ready:
+            chunk = os.read(process.stderr.fileno(), 65536)
+            if not chunk:
+                break
+            said += chunk
+    return said.decode()
+
+
+def test_typed_in_a_terminal_the_server_says_what_it_waits_for_and_what_to_run() -> None:
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [COMMAND, "--sandbox"], stdin=terminal, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=clean_env()
+    )
+    os.close(terminal)
+    try:
+        said = _stderr_until(process, "config claude-desktop")
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        os.close(controller)
+        assert process.stderr is not None
+        process.stderr.close()
+    assert NOTICE in said
+    assert "npx @modelcontextprotocol/inspector jobctl-mcp --sandbox\n" in said
+    assert "jobctl-mcp config claude-desktop --sandbox" in said
+
+
+def test_spawned_by_a_client_on_a_pipe_nothing_changes() -> None:
+    initialize = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
+    }
+    done = subprocess.run(
+        [COMMAND, "--sandbox"],
+        input=(json.dumps(initialize) + "\n").encode(),
+        capture_output=True,
+        env=clean_env(),
+        timeout=120,
+        check=False,
+    )
+    answer = json.loads(done.stdout.decode().splitlines()[0])
+    assert answer["result"]["serverInfo"]["name"] == "jobctl-mcp"
+    assert "serving on stdio (sandbox)" in done.stderr.decode()
+    assert NOTICE not in done.stderr.decode()
