@@ -11,15 +11,21 @@ import subprocess
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import mcp_types as types
 import pytest
 from mcp import Client
+from mcp.client.session import ClientRequestContext
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS, METHOD_NOT_FOUND
 
 from jobctl_mcp.sandbox import Sandbox
 from jobctl_mcp.sandbox.faults import Fault
 from tests.commands import COMMAND, clean_env
-from tests.conftest import Sleeps, data, error
+from tests.conftest import Sleeps, data, error, sandbox_server
+from tests.test_http import TOKEN, endpoint, mcp_client
 
 pytestmark = pytest.mark.anyio
 
@@ -254,3 +260,84 @@ def test_spawned_by_a_client_on_a_pipe_nothing_changes() -> None:
     assert answer["result"]["serverInfo"]["name"] == "jobctl-mcp"
     assert "serving on stdio (sandbox)" in done.stderr.decode()
     assert NOTICE not in done.stderr.decode()
+
+
+# ---- 10. protocol answers --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "uri",
+    ["commvault://jobs/abc", "commvault://jobs/²", "commvault://jobs/" + "9" * 5000, "qovery://jobs/xyz/status"],
+)
+async def test_a_resource_id_that_is_no_id_is_invalid_params_without_a_traceback(
+    client: Client, sandbox: Sandbox, caplog: pytest.LogCaptureFixture, uri: str
+) -> None:
+    with pytest.raises(MCPError) as raised:
+        await client.read_resource(uri)
+    assert raised.value.error.code == INVALID_PARAMS
+    assert raised.value.error.message.startswith(("a Commvault job id is a positive integer", "a Qovery job id"))
+    assert len(raised.value.error.message) < 120
+    assert not [record for record in caplog.records if record.exc_info]
+    assert sandbox.commvault.requests == []
+
+
+async def test_a_stateless_endpoint_says_it_has_no_session_to_carry_the_question(sandbox: Sandbox) -> None:
+    asked: list[str] = []
+
+    async def approve(context: ClientRequestContext, params: types.ElicitRequestParams) -> types.ElicitResult:
+        asked.append(params.message)
+        return types.ElicitResult(action="accept", content={"approve": True})
+
+    with endpoint(sandbox, http_token=TOKEN, stateless=True, confirm_destructive=True) as base:
+        async with mcp_client(f"{base}/mcp", "legacy", elicitation_callback=approve) as client:
+            message = error(await client.call_tool("commvault-kill-running-job", {"jobId": 9671}))
+    assert "this stateless endpoint (JOBCTL_STATELESS) has no session to carry the question to a human" in message
+    assert "elicitation" not in message
+    assert asked == []
+
+
+async def test_a_client_without_elicitation_is_still_told_so(sandbox: Sandbox, sleeps: Sleeps) -> None:
+    async with Client(sandbox_server(sandbox, sleeps, confirm_destructive=True)) as client:
+        message = error(await client.call_tool("commvault-kill-running-job", {"jobId": 9671}))
+    assert "this client cannot ask one (it does not support elicitation)" in message
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+@pytest.mark.parametrize("content", [{"approve": "maybe"}, {"yes": True}, {}])
+async def test_an_answer_that_is_not_the_form_gets_one_plain_sentence(
+    sandbox: Sandbox, sleeps: Sleeps, mode: str, content: dict[str, Any]
+) -> None:
+    async def answer(context: ClientRequestContext, params: types.ElicitRequestParams) -> types.ElicitResult:
+        return types.ElicitResult(action="accept", content=content)
+
+    server = sandbox_server(sandbox, sleeps, confirm_destructive=True)
+    async with Client(server, elicitation_callback=answer, mode=mode) as client:
+        message = error(await client.call_tool("commvault-kill-running-job", {"jobId": 9671}))
+    assert message.startswith(
+        "Error executing tool commvault-kill-running-job: Not done: the answer did not match the confirmation form "
+        "(approve: true or false). Kill Commvault Backup job 9671"
+    )
+    assert "Resolver" not in message
+    assert not sandbox.commvault.requests_matching("POST", "action/kill")
+
+
+@pytest.mark.parametrize("key", ["short-key", "   x   "])
+def test_a_short_state_key_is_a_one_line_configuration_error(tmp_path: Path, key: str) -> None:
+    args = [COMMAND, "--sandbox", "--transport", "streamable-http", "--port", "1"]
+    refused = subprocess.run(
+        args, env=clean_env(JOBCTL_STATE_KEY=key), cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert refused.returncode != 0
+    (line,) = refused.stderr.splitlines()
+    assert line.startswith("jobctl-mcp: invalid configuration: JOBCTL_STATE_KEY: ")
+    assert "at least 32 characters" in line
+
+
+async def test_no_prompts_are_advertised_when_there_are_none(client: Client) -> None:
+    capabilities = client.server_capabilities
+    assert capabilities is not None
+    assert capabilities.prompts is None
+    assert capabilities.tools is not None
+    with pytest.raises(MCPError) as raised:
+        await client.list_prompts()
+    assert raised.value.error.code == METHOD_NOT_FOUND
