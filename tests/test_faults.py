@@ -95,7 +95,7 @@ def status(code: int, body: Any, says: str, content_type: str | None = None) -> 
     return Scenario(f"{code}-{'html' if content_type else 'always'}", arm, expect)
 
 
-def rate_limited(retry_after: str | None, waits: list[tuple[float, float]], says: str) -> Scenario:
+def rate_limited(retry_after: str | None, waits: list[tuple[float, float]], says: str, attempts: int = 3) -> Scenario:
     headers = {"Retry-After": retry_after} if retry_after else {}
 
     def arm(case: ToolCase) -> list[Fault]:
@@ -103,7 +103,7 @@ def rate_limited(retry_after: str | None, waits: list[tuple[float, float]], says
 
     def expect(case: ToolCase) -> Expect:
         # The vendor refused without acting: every method is tried again, after Retry-After (capped) or backoff.
-        return retried("error", f"HTTP 429: {says}", waits=waits)
+        return retried("error", f"HTTP 429: {says}", attempts=attempts, waits=waits)
 
     return Scenario(f"429-retry-after-{retry_after}", arm, expect)
 
@@ -211,8 +211,8 @@ SCENARIOS = (
     status_once(504),
     rate_limited_once(),
     rate_limited(None, BACKOFF, "Too many requests. Rate limited: wait before calling again."),
-    rate_limited("2", [(2, 2), (2, 2)], "Too many requests. Retry after 2s."),
-    rate_limited("86400", [(30, 30), (30, 30)], "Too many requests. Retry after 86400s."),  # waits capped at 30 s
+    rate_limited("2", [(2, 2), (2, 2)], "Too many requests. Retry after 2s (at "),
+    rate_limited("86400", [], "Too many requests. Retry after 86400s (at ", attempts=1),  # beyond the 30 s cap
     answered("not-json", "{not json", not_json, "application/json"),
     answered("html-200", PORTAL, not_json, "text/html"),
     answered("nested-json", "[" * 100_000 + "]" * 100_000, not_json, "application/json"),
@@ -348,7 +348,7 @@ _CHAOTIC_JOB = _nothing_read(id=CRON, name="nightly-report", schedule="lifecycle
 # What the agent gets when the tool's own request is answered with CHAOTIC_*: every value of the wrong type is
 # null (or a list without it), what has the right type is kept, and reads made after the answer are the job's own.
 DEFENSIVE_READS: dict[str, dict[str, Any]] = {
-    "commvault-run-backup-job": {"taskId": 1088, "jobIds": [9700, 9701]},
+    "commvault-run-backup-job": {"taskId": 1088, "jobIds": [9700, 9701], "note": None},
     "commvault-run-restore-job": {"taskId": 1088, "jobIds": [9700, 9701]},
     "commvault-list-jobs": {"total": 1, "offset": 0, "nextOffset": None, "jobs": [_UNREAD_SUMMARY], "note": None},
     # Who started it and its events come from the reads after the garbled answer: the job's own.
@@ -422,7 +422,10 @@ DEFENSIVE_READS: dict[str, dict[str, Any]] = {
     "commvault-suspend-running-job": {"jobId": 9669, "action": "suspend", "status": "Running"},
     "commvault-resume-suspended-job": {"jobId": 9670, "action": "resume", "status": "Suspended"},
     "get-job-id": _CHAOTIC_JOB,
-    "edit-job": _CHAOTIC_JOB,
+    "edit-job": {
+        **_CHAOTIC_JOB,
+        "note": "Saved. It applies at the next deployment: call redeploy-job to apply it now.",
+    },
     "delete-job": {"jobId": CRON, "action": "delete", "status": None},
     "list-last-job-commits": {
         "jobId": "a41e7d3c-2f9b-4b61-8d0e-5c7a9f1b2e34",
@@ -435,6 +438,7 @@ DEFENSIVE_READS: dict[str, dict[str, Any]] = {
         tool: {"jobId": CRON, "action": tool.removesuffix("-job"), "status": _UNREAD_STATUS}
         for tool in ("deploy-job", "redeploy-job", "stop-job", "uninstall-job")
     },
+    "deploy-job": {"jobId": CRON, "action": "deploy", "status": _UNREAD_STATUS, "note": None},
     # The first poll reads the garbled answer as a job not yet finished; the next reads the real one.
     "wait-for-job[commvault]": {
         "vendor": "commvault",

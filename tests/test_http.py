@@ -359,6 +359,6 @@ async def test_two_stateless_replicas_serve_one_client(tmp_path: Path, mode: str
         assert len(approvals) == 1  # asked through one replica, answered through the other (JOBCTL_STATE_KEY)
     else:
         # A 2025-11-25 client has no session on a stateless endpoint, so no replica can ask it: refused.
-        assert "this client cannot ask one" in error(killed)
+        assert "has no session to carry the question" in error(killed)
         assert approvals == []
         assert not sandbox.commvault.requests_matching("POST", "action/kill")

@@ -155,6 +155,8 @@ async def serve(settings: Settings, args: argparse.Namespace) -> None:
         if settings.oauth_issuer is not None:
             log.warning("JOBCTL_OAUTH_ISSUER protects the HTTP endpoint only: stdio serves the client that started it")
         log.info("jobctl-mcp %s serving on stdio%s", __version__, mode)
+        if sys.stdin.isatty():  # a human typed the command: a host would have connected a pipe
+            log.warning(at_a_terminal(args.sandbox))
         await server.run_stdio_async()
         return
     from jobctl_mcp.endpoint import MCP_PATH, http_app, serve_http
@@ -162,6 +164,17 @@ async def serve(settings: Settings, args: argparse.Namespace) -> None:
     app = http_app(server, settings, transports)
     log.info("jobctl-mcp %s serving on http://%s:%s%s%s", __version__, settings.host, settings.port, MCP_PATH, mode)
     await serve_http(app, settings)
+
+
+def at_a_terminal(sandbox: bool) -> str:
+    """What a human who typed the command is told: the server waits for a client, and how to give it one."""
+    flag = " --sandbox" if sandbox else ""
+    return (
+        "This is an MCP server: it waits for an MCP client on stdin/stdout, not for typed input (Ctrl+C quits). "
+        "Next steps:\n"
+        f"  try it in the MCP Inspector: npx @modelcontextprotocol/inspector jobctl-mcp{flag}\n"
+        f"  add it to Claude Desktop:    jobctl-mcp config claude-desktop{flag}"
+    )
 
 
 def _vendors(settings: Settings, sandbox: bool) -> tuple[Settings, Any]:

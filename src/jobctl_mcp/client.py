@@ -11,6 +11,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import quote
 
@@ -26,6 +27,7 @@ from jobctl_mcp.errors import (
     VendorAPIError,
     VendorError,
     VendorUnavailableError,
+    sentences,
     status_error_class,
 )
 
@@ -352,7 +354,7 @@ class VendorClient:
         a garbled success may come from a proxy that never passed the request on."""
         detail = self.scrub(detail)
         if not route.repeatable:
-            return OutcomeUnknownError(self.vendor, operation, f"{detail}. {UNKNOWN_OUTCOME}")
+            return OutcomeUnknownError(self.vendor, operation, sentences(detail, UNKNOWN_OUTCOME))
         return VendorAPIError(self.vendor, operation, 200, detail)
 
     async def _send(
@@ -427,6 +429,9 @@ class VendorClient:
                 ) from exc
             log.debug("%s %s %s: %s, retrying", self.vendor, method, url, type(exc).__name__)
             raise _TryAgain(cause=exc) from exc
+        # A wait longer than the cap, or than the call has left, is not slept through: the agent is told when.
+        if response.status_code == 429 and self._too_long(retry_after(response)):
+            return response
         # A 429 means the vendor refused the request without acting on it, whatever the method.
         if response.status_code == 429 or (repeatable and response.status_code in GATEWAY_STATUSES):
             log.debug("%s %s %s: HTTP %s, retrying", self.vendor, method, url, response.status_code)
@@ -458,6 +463,11 @@ class VendorClient:
         if not repeatable and status < 300:
             return OutcomeUnknownError(self.vendor, operation, f"HTTP {status}, but {size}. {UNKNOWN_OUTCOME}")
         return VendorAPIError(self.vendor, operation, status, size, self.too_large_hints.get(route, ""))
+
+    def _too_long(self, wait: float | None) -> bool:
+        """Whether the vendor asks for a longer wait than the policy allows or than the call has left."""
+        left = anyio.current_effective_deadline() - anyio.current_time()
+        return wait is not None and (wait > self._policy.retry_after_max or wait > left)
 
     def _wait(self, state: RetryCallState) -> float:
         # tenacity counts from the second attempt: the first was made before its loop.
@@ -497,7 +507,7 @@ class VendorClient:
         error = status_error_class(status)
         if error is RateLimitError:
             wait = retry_after(response)
-            hint = f"Retry after {wait:.0f}s." if wait is not None else self.hint(status)
+            hint = _retry_at(wait) if wait is not None else self.hint(status)
             raise RateLimitError(self.vendor, operation, status, detail, hint, retry_after=wait)
         raise error(self.vendor, operation, status, detail, self.hint(status))
 
@@ -511,6 +521,12 @@ _GENERIC_HINTS = {
     429: "Rate limited: wait before calling again.",
     500: "The vendor failed on its side: try again later.",
 }
+
+
+def _retry_at(wait: float) -> str:
+    """When to come back, in seconds and as a UTC time, so that an agent can tell its human either way."""
+    when = datetime.fromtimestamp(time.time() + wait, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return f"Retry after {math.ceil(wait)}s (at {when})."
 
 
 def _exception_name(exc: Exception) -> str:

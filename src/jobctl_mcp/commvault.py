@@ -28,7 +28,7 @@ from jobctl_mcp.client import (
     plain_text,
     vendor_message,
 )
-from jobctl_mcp.errors import AuthError, JobctlError, NotFoundError, VendorAPIError, VendorError
+from jobctl_mcp.errors import AuthError, JobctlError, NotFoundError, VendorAPIError, VendorError, sentences
 from jobctl_mcp.spec import READ, Advice, AnySpec, Hints, ToolInput, ToolOutput, ToolSpec, VendorText, whole_number
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,8 @@ RESUME = Route("POST", "/Job/{jobId}/action/resume")
 JOB_DETAILS = Route("POST", "/JobDetails", reads_only=True)
 EVENTS = Route("GET", "/Events")
 
+# How Commvault refuses an id it does not know, inside a 200 ("Job ID [1234] is not valid.").
+_NO_SUCH_JOB = re.compile(r"\bjob ?id \[?\d*\]? ?is not valid\b", re.IGNORECASE)
 _TOKEN_PREFIXES = ("QSDK ", "SAML ", "Bearer ")
 _NARROW = "To ask for less, narrow the query with lookupTime, jobFilter or clientId, or a smaller limit."
 _TAG = re.compile(r"<[^>]+>")
@@ -172,6 +174,10 @@ class TaskStarted(ToolOutput):
     jobIds: list[int] = Field(description="Jobs the task started; follow them with commvault-get-job-details")
 
 
+class BackupStarted(TaskStarted):
+    note: str | None = Field(default=None, description="Set when another backup of the subclient is active")
+
+
 class CommvaultClient(VendorClient):
     vendor = "Commvault"
     too_large_hints: ClassVar[Mapping[Route, str]] = {LIST_JOBS: _NARROW}
@@ -250,7 +256,9 @@ class CommvaultClient(VendorClient):
     def error_inside(self, operation: str, route: Route, data: Any) -> VendorError | None:  # noqa: ARG002
         # Commvault reports many refusals inside HTTP 200 answers (commvault.md §4.4).
         if (error := body_error(data)) is not None:
-            return VendorAPIError(self.vendor, operation, 200, self.scrub(error))
+            # An action on a job that does not exist is refused this way too: that is a missing job, not a state.
+            kind = NotFoundError if _NO_SUCH_JOB.search(error) else VendorAPIError
+            return kind(self.vendor, operation, 200, self.scrub(error))
         return None
 
     async def get_job(self, job_id: int) -> JobDetails:
@@ -438,6 +446,46 @@ def parse_task(data: Any, _: ToolInput) -> TaskStarted | None:
     return TaskStarted(taskId=task_id, jobIds=job_ids)
 
 
+async def run_backup(client: CommvaultClient, args: RunBackupInput) -> BackupStarted:
+    started = await client.call(
+        "run backup", CREATE_TASK, lambda data: parse_task(data, args), _STARTED, send=Send(json=args.task())
+    )
+    # Commvault runs one backup of a subclient at a time: a second one queues behind the first. The agent is
+    # told which job is ahead, so that its operator can tell a duplicate from a backup that is merely late.
+    # The backup has started whatever these reads say: a failure costs the note, not the answer.
+    try:
+        note = await _already_active(client, started.jobIds)
+    except JobctlError as exc:
+        log.warning(
+            "Commvault: backup task %s started, but its subclient's jobs could not be read: %s", started.taskId, exc
+        )
+        note = None
+    return BackupStarted(**started.model_dump(), note=note)
+
+
+async def _already_active(client: CommvaultClient, started: list[int]) -> str | None:
+    if not started:
+        return None
+    job = await client.get_job(started[0])  # a subclient's backup starts one job
+    if job.subclientId is None:
+        return None
+    query = ListJobsInput(clientId=job.clientId, jobFilter="Backup", jobCategory="Active", limit=100)
+    listed = await client.call(
+        "list active backups", LIST_JOBS, lambda data: parse_job_list(data, query), JOB_LIST,
+        send=list_jobs_request(query),
+    )  # fmt: skip
+    ahead = sorted(
+        other.jobId for other in listed.jobs if other.subclientId == job.subclientId and other.jobId < job.jobId
+    )
+    if not ahead:
+        return None
+    where = f"subclient {job.subclient or job.subclientId}" + (f" of {job.client}" if job.client else "")
+    return sentences(
+        f"Another job of the same {where} is active: job {', '.join(map(str, ahead))}",
+        f"Job {job.jobId} is {job.status} (commvault-get-job-details says why)",
+    )
+
+
 def list_jobs_request(args: ListJobsInput) -> Send:
     query: dict[str, str | int] = {"jobCategory": args.jobCategory}
     if args.clientId is not None:
@@ -615,12 +663,12 @@ COMMVAULT_TOOLS: tuple[AnySpec, ...] = (
         "commvault-get-job-details. Each call starts another backup.",
         hints=_WRITE,
         input=RunBackupInput,
-        output=TaskStarted,
+        output=BackupStarted,
         route=CREATE_TASK,
         label="run backup",
         expects=_STARTED,
-        send=lambda args: Send(json=args.task()),
-        parse=parse_task,
+        reads=(GET_JOB, LIST_JOBS),
+        run=run_backup,
         advice=Advice(refused="Check the subclient and client ids or names."),
     ),
     ToolSpec(

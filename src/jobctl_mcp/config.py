@@ -82,7 +82,7 @@ class Settings(BaseSettings):
     retry_backoff: float = Field(default=0.5, ge=0, description="First retry delay in seconds, doubled each retry")
     retry_backoff_max: float = Field(default=8.0, ge=0, description="Longest retry delay in seconds")
     retry_after_max: float = Field(
-        default=30.0, ge=0, description="Longest Retry-After a vendor may impose, in seconds"
+        default=30.0, ge=0, description="Longest Retry-After waited out, in seconds; a longer one is reported at once"
     )
     max_response_bytes: int = Field(
         default=16_777_216, ge=1_048_576, description="Largest vendor answer read; a larger one is refused"

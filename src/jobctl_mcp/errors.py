@@ -62,13 +62,15 @@ class VendorAPIError(VendorError):
         self.hint = hint
         # Commvault reports many failures inside HTTP 200 answers: then the status says nothing.
         message = detail if status < 300 else f"HTTP {status}: {detail}" if detail else f"HTTP {status}"
-        super().__init__(vendor, operation, f"{message}. {hint}" if hint else message)
+        super().__init__(vendor, operation, sentences(message, hint))
 
-    def advised(self, hint: str) -> Self:
-        """The same error with `hint` as what to do next (a tool knows better than its vendor's client)."""
+    def advised(self, hint: str, detail: str | None = None) -> Self:
+        """The same error with `hint` as what to do next (a tool knows better than its vendor's client), and the
+        vendor's `detail` in the tool's own terms if given."""
         advised = type(self).__new__(type(self))
         advised.__dict__.update(self.__dict__)  # what a subclass adds (retry_after) stays
-        VendorAPIError.__init__(advised, self.vendor, self.operation, self.status, self.detail, hint)
+        detail = self.detail if detail is None else detail
+        VendorAPIError.__init__(advised, self.vendor, self.operation, self.status, detail, hint)
         return advised
 
 
@@ -96,6 +98,14 @@ class RateLimitError(VendorAPIError):
 
 class ServerError(VendorAPIError):
     """The vendor failed on its side."""
+
+
+def sentences(*parts: str) -> str:
+    """`parts` as one text, each but the last ended by a period unless it has one: a vendor's sentence that ends
+    in a period does not meet our hint as "..". The last part is kept as it is."""
+    kept = [part.strip() for part in parts if part.strip()]
+    ended = [part if part.endswith((".", "!", "?", "…")) else f"{part}." for part in kept[:-1]]
+    return " ".join([*ended, *kept[-1:]])
 
 
 def status_error_class(status: int) -> type[VendorAPIError]:

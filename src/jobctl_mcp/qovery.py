@@ -160,6 +160,10 @@ def _describe_schedule(schedule: dict[str, Any]) -> str | None:
     return f"lifecycle on {', '.join(events)}" if events else None
 
 
+class EditedJob(Job):
+    note: str = Field(description="When the change takes effect")
+
+
 class Commit(ToolOutput):
     gitCommitId: str
     createdAt: str | None = None
@@ -186,6 +190,10 @@ class JobAction(ToolOutput):
         description="Qovery's status right after the request; null when it answered with no body (delete, or "
         "an uninstall with nothing deployed)"
     )
+
+
+class Deployment(JobAction):
+    note: str | None = Field(default=None, description="Set when a version was given: where it is kept")
 
 
 class QoveryClient(VendorClient):
@@ -408,8 +416,13 @@ def parse_job(data: Any, args: RawInput) -> Job | None:
     return Job.from_vendor(data).model_copy(update={"raw": data if args.raw else None})
 
 
-async def edit_job(client: QoveryClient, args: EditJobInput) -> Job:
-    return Job.from_vendor(await client.edit_job(args.jobId, args.body))
+async def edit_job(client: QoveryClient, args: EditJobInput) -> EditedJob:
+    edited = Job.from_vendor(await client.edit_job(args.jobId, args.body))
+    # Qovery marks the job OUT_OF_DATE: the running version keeps the old configuration until a deployment.
+    return EditedJob(**edited.model_dump(), note=_NEXT_DEPLOYMENT)
+
+
+_NEXT_DEPLOYMENT = "Saved. It applies at the next deployment: call redeploy-job to apply it now."
 
 
 def parse_commits(data: Any, args: CommitsInput) -> CommitList | None:
@@ -468,6 +481,15 @@ def runs_delete(args: RedeployInput) -> bool:
     return args.forceEvent == "DELETE"
 
 
+def parse_deploy(data: Any, args: DeployInput) -> Deployment | None:
+    if (deployed := _acted("deploy")(data, args)) is None:
+        return None
+    version = f"imageTag {args.imageTag}" if args.imageTag else f"gitCommitId {args.gitCommitId}"
+    # Qovery writes the version into the job's source: every later deployment (redeploy-job too) runs it.
+    note = f"{version} is saved into the job's configuration." if args.imageTag or args.gitCommitId else None
+    return Deployment(**deployed.model_dump(), note=note)
+
+
 def _force_event(args: RedeployInput) -> dict[str, str | int] | None:
     return {"forceEvent": args.forceEvent} if args.forceEvent else None
 
@@ -521,11 +543,12 @@ QOVERY_TOOLS: tuple[AnySpec, ...] = (
         title="Qovery: edit a job",
         description="Qovery: change a job's configuration. Put only the fields to change in body; the server reads "
         "the current job, merges the change and sends the whole job, because Qovery's PUT replaces everything "
-        "(a concurrent edit between the read and the write is overwritten). Takes effect at the next deployment.",
+        "(a concurrent edit between the read and the write is overwritten). Takes effect at the next deployment "
+        "(redeploy-job).",
         hints=Hints(read_only=False, destructive=False, idempotent=True),
         route=EDIT_JOB,
         input=EditJobInput,
-        output=Job,
+        output=EditedJob,
         expects=_EDITED,
         reads=(GET_JOB,),
         run=edit_job,
@@ -597,17 +620,17 @@ QOVERY_TOOLS: tuple[AnySpec, ...] = (
         vendor="qovery",
         title="Qovery: deploy a job",
         description="Qovery: deploy a job, optionally at imageTag (image-based jobs) or gitCommitId (git-based "
-        "jobs), and with forceEvent to run that event now. Returns the queued status; follow it with "
-        "get-job-status. Refused while another operation runs on the job.",
+        "jobs), saved into the job's configuration, and with forceEvent to run that event now. Returns the queued "
+        "status; follow it with get-job-status. Refused while another operation runs on the job.",
         hints=_WRITE,
         route=DEPLOY,
         input=DeployInput,
-        output=JobAction,
+        output=Deployment,
         label="deploy job {jobId}",
         expects=_A_STATUS,
         send=deploy_request,
-        parse=_acted("deploy"),
-        advice=_BUSY,
+        parse=parse_deploy,
+        advice=Advice(_BUSY.not_found, _BUSY.refused, (("image_tag", "imageTag"), ("git_commit_id", "gitCommitId"))),
         destroys=runs_delete,
     ),
     ToolSpec(

@@ -184,6 +184,11 @@ def create_server(
         request_state_security=sealing,
     )
     register_resources(server, settings.toolsets)
+    # MCPServer serves prompts/list and prompts/get, and so advertises prompts, whether or not it has any: with
+    # none, a client would be promised prompts and get an internal error for each. Unadvertised, it is told so.
+    handlers = server._lowlevel_server._request_handlers  # pyright: ignore[reportPrivateUsage]
+    for method in ("prompts/list", "prompts/get"):
+        handlers.pop(method, None)
     return server
 
 

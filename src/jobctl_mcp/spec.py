@@ -88,6 +88,14 @@ class Advice:
 
     not_found: str = ""
     refused: str = ""  # the vendor refused the request in the job's current state (an error inside a 2xx, 400, 409)
+    # The vendor's field names that its messages use, as this tool's argument names: (vendor name, argument).
+    arguments: tuple[tuple[str, str], ...] = ()
+
+    def in_our_terms(self, text: str) -> str:
+        """`text` (a vendor's message) with the vendor's field names replaced by this tool's argument names."""
+        for vendor_name, argument in self.arguments:
+            text = re.sub(rf"\b{re.escape(vendor_name)}\b", argument, text)
+        return text
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,11 @@ import functools
 import inspect
 import json
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal, cast, get_args, get_origin
+from typing import Annotated, Any, Literal, Self, cast, get_args, get_origin
 from uuid import UUID
 
 import anyio
@@ -20,8 +21,9 @@ from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from mcp.server.mcpserver.resolve import Elicit, Resolve
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.mcpserver.utilities.func_metadata import StrictJsonSchema
-from mcp_types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import BaseModel, Field, ValidationError
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS, CallToolResult, TextContent, ToolAnnotations
+from pydantic import BaseModel, Field, ModelWrapValidatorHandler, PrivateAttr, ValidationError, model_validator
 
 from jobctl_mcp import telemetry
 from jobctl_mcp.audit import AuditTrail, Outcome, caller
@@ -151,6 +153,23 @@ class Approval(BaseModel):
     """The form a human answers before a destructive call."""
 
     approve: bool = Field(description="Go ahead with this action")
+    _matched: bool = PrivateAttr(default=True)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _any_answer(cls, value: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
+        # An answer that is not this form approves nothing; it is kept, so that the call can say so in one line.
+        try:
+            return handler(value)
+        except ValidationError:
+            unmatched = cls.model_construct(approve=False)
+            unmatched._matched = False
+            return unmatched
+
+    @property
+    def matched(self) -> bool:
+        """Whether the answer was this form (an approve that is true or false)."""
+        return self._matched
 
 
 class DryRun(ToolOutput):
@@ -253,7 +272,8 @@ def _advised(spec: AnySpec, exc: JobctlError) -> JobctlError:
         advice = spec.advice.not_found
     else:
         advice = spec.advice.refused if exc.status < 300 or isinstance(exc, ConflictError) else ""
-    return exc.advised(advice) if advice else exc
+    detail = spec.advice.in_our_terms(exc.detail)  # the vendor's field names, as the tool's arguments
+    return exc.advised(advice or exc.hint, detail) if advice or detail != exc.detail else exc
 
 
 def _bounded(result: ToolOutput) -> ToolOutput:
@@ -328,10 +348,14 @@ def _confirmed_handler(spec: AnySpec, runtime: Runtime) -> tuple[Callable[..., A
         if runtime.confirm_fallback == "allow":
             log.warning("%s runs unconfirmed: the client cannot ask a human (JOBCTL_CONFIRM_FALLBACK=allow)", spec.name)
             return Approval(approve=True)
+        why = (
+            "this stateless endpoint (JOBCTL_STATELESS) has no session to carry the question to a human"
+            if _stateless(ctx)
+            else "this client cannot ask one (it does not support elicitation)"
+        )
         message = (
-            f"Not done: {spec.name} needs a human's confirmation (JOBCTL_CONFIRM_DESTRUCTIVE) and this client "
-            "cannot ask one (it does not support elicitation). The operator can set JOBCTL_CONFIRM_FALLBACK=allow "
-            "or turn JOBCTL_CONFIRM_DESTRUCTIVE off."
+            f"Not done: {spec.name} needs a human's confirmation (JOBCTL_CONFIRM_DESTRUCTIVE) and {why}. "
+            "The operator can set JOBCTL_CONFIRM_FALLBACK=allow or turn JOBCTL_CONFIRM_DESTRUCTIVE off."
         )
         await runtime.audit.record(
             tool=spec.name, vendor=spec.vendor, arguments=_raw_arguments(ctx), outcome="refused",
@@ -349,6 +373,10 @@ def _confirmed_handler(spec: AnySpec, runtime: Runtime) -> tuple[Callable[..., A
             telemetry.confirmation(spec.name, _answer(answer))
 
         async def confirmed(client: Any, arguments: ToolInput) -> None:
+            if isinstance(answer, AcceptedElicitation) and not answer.data.matched:
+                raise NotConfirmedError(
+                    f"Not done: the answer did not match the confirmation form (approve: true or false). {asked}"
+                )
             if not (isinstance(answer, AcceptedElicitation) and answer.data.approve):
                 raise NotConfirmedError(f"Not done: the human did not approve. {asked}")
             # Read the job again: the human approved what they were shown, not whatever it became since.
@@ -369,6 +397,13 @@ def _answer(answer: ElicitationResult[Approval]) -> str:
     if isinstance(answer, AcceptedElicitation):
         return "approved" if answer.data.approve else "rejected"
     return "declined" if answer.action == "decline" else "cancelled"
+
+
+def _stateless(ctx: Context) -> bool:
+    """Whether this request came over HTTP with no session and no capabilities of its own: on a stateless
+    endpoint, a client of the session era declared its capabilities once, to no session that kept them."""
+    headers = ctx.headers
+    return headers is not None and "mcp-session-id" not in headers and ctx.client_capabilities is None
 
 
 def build_tools(specs: Iterable[AnySpec], runtime: Runtime | None = None) -> list[Tool]:
@@ -417,21 +452,27 @@ async def _summary(ctx: Context, vendor: Vendor, job_id: str) -> str:
         return (await observe_qovery(clients.client("qovery"), _qovery_id(job_id), seen_before=False)).qovery_json()
     except NotFoundError as exc:
         raise ResourceNotFoundError(str(exc)) from None
+    except InputError as exc:  # the URI's id is the client's parameter: invalid params, not a failure of ours
+        raise MCPError(code=INVALID_PARAMS, message=str(exc)) from None
     except JobctlError as exc:
         raise ResourceError(str(exc)) from None
 
 
 def _commvault_id(value: str) -> int:
-    if not value.isdigit() or int(value) <= 0:
-        raise InputError(f"a Commvault job id is a positive integer, not {value!r}")
+    # ASCII digits only, and few: "²" is a digit to str.isdigit, and int() refuses thousands of them.
+    if not _JOB_NUMBER.fullmatch(value) or int(value) <= 0:
+        raise InputError(f"a Commvault job id is a positive integer, not {plain_text(value, 40)!r}")
     return int(value)
+
+
+_JOB_NUMBER = re.compile(r"[0-9]{1,18}")
 
 
 def _qovery_id(value: str) -> UUID:
     try:
         return UUID(value)
     except ValueError:
-        raise InputError(f"a Qovery job id is a UUID, not {value!r}") from None
+        raise InputError(f"a Qovery job id is a UUID, not {plain_text(value, 40)!r}") from None
 
 
 def register_resources(server: MCPServer[Any], enabled: Iterable[Vendor]) -> None:
