@@ -63,6 +63,9 @@ class AppState:
     @overload
     def client(self, vendor: Vendor) -> CommvaultClient | QoveryClient: ...
 
+    def secrets(self) -> list[str]:
+        return [secret for client in (self.commvault, self.qovery) if client is not None for secret in client.secrets()]
+
     def client(self, vendor: Vendor) -> CommvaultClient | QoveryClient:
         if vendor not in self.enabled:
             raise ConfigError(f"the {vendor} toolset is not enabled on this server (JOBCTL_TOOLSETS)")

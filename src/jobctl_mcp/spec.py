@@ -164,6 +164,10 @@ class Vendors(Protocol):
     @property
     def polling(self) -> Polling: ...
 
+    def secrets(self) -> list[str]:
+        """Every credential the configured clients hold: no answer to an agent may carry one."""
+        ...
+
     @overload
     def client(self, vendor: Literal["commvault"]) -> CommvaultClient: ...
     @overload

@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from jobctl_mcp.audit import AuditTrail, Outcome
 from jobctl_mcp.board import board_meta
-from jobctl_mcp.client import UNKNOWN_OUTCOME, DryRunStop, json_list, json_object, plain_text
+from jobctl_mcp.client import UNKNOWN_OUTCOME, DryRunStop, json_list, json_object, plain_text, scrubber, shown
 from jobctl_mcp.commvault import COMMVAULT_TOOLS
 from jobctl_mcp.commvault_estate import COMMVAULT_ESTATE_TOOLS
 from jobctl_mcp.errors import (
@@ -103,10 +103,20 @@ def compact_schema(node: Any, *, inputs: bool) -> Any:
 _NULL = {"type": "null"}
 
 
+# No vendor request nests deeper than a few levels; a deeper argument is refused before it goes anywhere
+# (pydantic, the audit trail and the vendor's own parser all recurse).
+MAX_DEPTH = 32
+
+
 def parse_arguments(spec: AnySpec, arguments: dict[str, Any]) -> ToolInput:
     """Validate the agent's arguments; refuse them in one line before anything reaches a vendor."""
+    decoded = _decode_json_strings(spec.input, arguments)
+    for name, value in decoded.items():
+        if _deeper_than(value, MAX_DEPTH):
+            where = plain_text(str(name), 80)
+            raise InputError(f"Invalid arguments: {where!r} nests more than {MAX_DEPTH} levels deep; send it flatter")
     try:
-        return spec.input.model_validate(_decode_json_strings(spec.input, arguments))
+        return spec.input.model_validate(decoded)
     except ValidationError as exc:
         problems = "; ".join(_problem(error, spec.input) for error in exc.errors(include_url=False))
         raise InputError(f"Invalid arguments: {problems}") from None
@@ -119,6 +129,20 @@ def _problem(error: Any, model: type[ToolInput]) -> str:
         return f"unknown argument {where!r} (valid: {', '.join(model.model_fields)})"
     message = plain_text(str(error["msg"]).removeprefix("Value error, "))
     return f"{where}: {message}" if where else message
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether objects and lists nest in `value` more than `limit` levels deep (checked without recursion)."""
+    level: list[Any] = [value]
+    for _ in range(limit):
+        level = [
+            child
+            for node in level
+            for child in (node.values() if isinstance(node, dict) else node if isinstance(node, list) else ())  # pyright: ignore[reportUnknownVariableType, reportUnknownMemberType]
+        ]
+        if not any(isinstance(node, dict | list) for node in level):
+            return False
+    return any(isinstance(node, dict | list) for node in level)
 
 
 def _decode_json_strings(model: type[ToolInput], arguments: dict[str, Any]) -> dict[str, Any]:
@@ -173,6 +197,11 @@ def _vendors(ctx: Context) -> Vendors:
     return cast(Vendors, ctx.request_context.lifespan_context)
 
 
+def _scrub(ctx: Context) -> Callable[[str], str]:
+    # Every client's credentials, whichever vendor the call went to: an answer may echo either.
+    return scrubber(_vendors(ctx).secrets())
+
+
 Check = Callable[[Any, ToolInput], Awaitable[None]]
 
 
@@ -195,7 +224,12 @@ async def execute(spec: AnySpec, runtime: Runtime, ctx: Context, check: Check | 
     try:
         arguments = parse_arguments(spec, raw)
         client = _vendors(ctx).client(spec.vendor) if spec.vendor else _vendors(ctx)
-        report_progress.set(ctx.report_progress)
+        scrub = _scrub(ctx)
+
+        async def progress(done: float, total: float | None, message: str | None) -> None:
+            await ctx.report_progress(done, total, shown(message, scrub))
+
+        report_progress.set(progress)
         if check is not None:
             await check(client, arguments)
         # A slow vendor must not hold a call (and its client) forever, whatever the retries add up to.
@@ -250,9 +284,10 @@ def _fits(value: dict[str, Any]) -> bool:
         return False
 
 
-def compact(result: BaseModel) -> CallToolResult:
-    """The result with its text twin as compact JSON: the SDK would indent it, which only costs context."""
-    structured = result.model_dump(mode="json")
+def compact(result: BaseModel, ctx: Context) -> CallToolResult:
+    """The result as the agent sees it (every string cleaned, no credential: `shown`), with its text twin as
+    compact JSON: the SDK would indent it, which only costs context."""
+    structured = shown(result.model_dump(mode="json"), _scrub(ctx))
     text = json.dumps(structured, separators=(",", ":"), ensure_ascii=False)
     return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
 
@@ -278,7 +313,7 @@ def handler(spec: AnySpec, runtime: Runtime) -> Callable[..., Any]:
     else:
 
         async def call(ctx: Context) -> Any:
-            return compact(await execute(spec, runtime, ctx))
+            return compact(await execute(spec, runtime, ctx), ctx)
 
         extra = []
     call.__name__ = spec.name.replace("-", "_")
@@ -330,7 +365,7 @@ def _confirmed_handler(spec: AnySpec, runtime: Runtime) -> tuple[Callable[..., A
             if (now := await question_of(client, arguments)) != asked:
                 raise NotConfirmedError(f"Not done: the job changed while the human decided. Was: {asked} Now: {now}")
 
-        return compact(await execute(spec, runtime, ctx, confirmed))
+        return compact(await execute(spec, runtime, ctx, confirmed), ctx)
 
     keyword = inspect.Parameter.KEYWORD_ONLY
     resolved = [
@@ -368,8 +403,12 @@ async def _summary(ctx: Context, vendor: Vendor, job_id: str) -> str:
     try:
         clients = _vendors(ctx)
         if vendor == "commvault":
-            return (await observe_commvault(clients.client("commvault"), _commvault_id(job_id))).commvault_json()
-        return (await observe_qovery(clients.client("qovery"), _qovery_id(job_id), seen_before=False)).qovery_json()
+            seen = await observe_commvault(clients.client("commvault"), _commvault_id(job_id))
+            job: BaseModel | None = seen.commvault
+        else:
+            job = (await observe_qovery(clients.client("qovery"), _qovery_id(job_id), seen_before=False)).qovery
+        structured = shown(job.model_dump(mode="json"), _scrub(ctx)) if job is not None else None
+        return json.dumps(structured, separators=(",", ":"), ensure_ascii=False)
     except NotFoundError as exc:
         raise ResourceNotFoundError(str(exc)) from None
     except JobctlError as exc:
