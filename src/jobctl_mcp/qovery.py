@@ -22,6 +22,7 @@ from jobctl_mcp.client import (
     json_list,
     json_object,
     json_str,
+    plain_text,
     vendor_message,
 )
 from jobctl_mcp.errors import VendorError
@@ -474,9 +475,11 @@ def deploy_request(args: DeployInput) -> Send:
 
 
 async def _describe(client: QoveryClient, job_id: UUID) -> str:
+    # The name is the agent's to set (edit-job) just before asking to delete: it is shown cleaned and bounded.
     job = await client.get_job(job_id)
-    state = (await client.get_status(job_id)).get("state", "state unknown")
-    return f"Qovery {str(job.get('job_type', '')).lower()} job {job.get('name')} ({job_id}, now {state})"
+    state = plain_text(str((await client.get_status(job_id)).get("state", "state unknown")), 60)
+    kind, name = plain_text(str(job.get("job_type", "")), 20).lower(), plain_text(str(job.get("name")), 120)
+    return f"Qovery {kind} job {name} ({job_id}, now {state})"
 
 
 async def delete_question(client: QoveryClient, args: JobIdInput) -> str:
@@ -485,6 +488,15 @@ async def delete_question(client: QoveryClient, args: JobIdInput) -> str:
 
 async def uninstall_question(client: QoveryClient, args: JobIdInput) -> str:
     return f"Uninstall {await _describe(client, args.jobId)} from its cluster? Its configuration is kept."
+
+
+def forces_delete(args: RedeployInput) -> bool:
+    """forceEvent DELETE runs a lifecycle job's delete command now: that call is destructive, whatever the tool."""
+    return args.forceEvent == "DELETE"
+
+
+async def force_delete_question(client: QoveryClient, args: RedeployInput) -> str:
+    return f"Run the DELETE event of {await _describe(client, args.jobId)} now? Its delete command runs."
 
 
 _FIND_JOBS = Advice(not_found="Check the job id, a Qovery job UUID.")
@@ -604,6 +616,8 @@ QOVERY_TOOLS: tuple[AnySpec, ...] = (
         send=deploy_request,
         parse=_acted("deploy"),
         advice=_BUSY,
+        destructive_when=forces_delete,
+        question=force_delete_question,
     ),
     ToolSpec(
         name="redeploy-job",
@@ -620,6 +634,8 @@ QOVERY_TOOLS: tuple[AnySpec, ...] = (
         send=lambda args: Send(params=_force_event(args)),
         parse=_acted("redeploy"),
         advice=_BUSY,
+        destructive_when=forces_delete,
+        question=force_delete_question,
     ),
     ToolSpec(
         name="stop-job",

@@ -146,6 +146,7 @@ def create_server(
         confirm_destructive=settings.confirm_destructive,
         confirm_fallback=settings.confirm_fallback,
         call_timeout=settings.call_timeout,
+        disable_destructive=settings.disable_destructive,
     )
 
     @asynccontextmanager
@@ -171,7 +172,7 @@ def create_server(
         log_level=settings.log_level,
         request_state_security=sealing,
     )
-    register_resources(server, settings.toolsets)
+    register_resources(server, selection.served)
     return server
 
 

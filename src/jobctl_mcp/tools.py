@@ -183,9 +183,13 @@ class Runtime:
     confirm_destructive: bool = False
     confirm_fallback: Literal["deny", "allow"] = "deny"
     call_timeout: float = 120.0
+    # Refuses the calls that are destructive only for their arguments (the policy hides the destructive tools).
+    disable_destructive: bool = False
 
     def asks_a_human(self, spec: AnySpec) -> bool:
-        return self.confirm_destructive and spec.hints.destructive and spec.question is not None and not self.dry_run
+        """Whether calls of `spec` may need a human's approval (per call: see ToolSpec.destructive_for)."""
+        may_destroy = spec.hints.destructive or spec.destructive_when is not None
+        return self.confirm_destructive and may_destroy and spec.question is not None and not self.dry_run
 
 
 def _raw_arguments(ctx: Context) -> dict[str, Any]:
@@ -223,6 +227,13 @@ async def execute(spec: AnySpec, runtime: Runtime, ctx: Context, check: Check | 
     deadline = runtime.call_timeout
     try:
         arguments = parse_arguments(spec, raw)
+        if runtime.disable_destructive and spec.destructive_for(arguments):
+            refusal = (
+                f"Not done: {spec.name} is destructive with these arguments, and destructive calls are disabled on "
+                "this server (JOBCTL_DISABLE_DESTRUCTIVE). Only the operator can change this."
+            )
+            await audit("refused", detail=refusal)
+            raise ToolError(refusal)
         client = _vendors(ctx).client(spec.vendor) if spec.vendor else _vendors(ctx)
         scrub = _scrub(ctx)
 
@@ -325,18 +336,29 @@ def handler(spec: AnySpec, runtime: Runtime) -> Callable[..., Any]:
 
 
 def _confirmed_handler(spec: AnySpec, runtime: Runtime) -> tuple[Callable[..., Any], list[inspect.Parameter]]:
-    """A handler that asks the human first, through the SDK's resolvers (which work on both protocol eras)."""
+    """A handler that asks the human first, through the SDK's resolvers (which work on both protocol eras).
+
+    A row that is destructive only for some arguments (`destructive_when`) asks only for those calls: for the
+    others the question is empty and the call goes ahead unasked."""
     question_of, vendor = spec.question, spec.vendor
     assert question_of is not None, "only rows with a question ask a human"
     assert vendor is not None, "only single-vendor rows ask a human"
 
+    async def render(client: Any, arguments: ToolInput, ctx: Context) -> str:
+        if not spec.destructive_for(arguments):
+            return ""
+        # What a human reads is one clean, bounded line without credentials, like everything an agent reads.
+        return shown(await question_of(client, arguments), _scrub(ctx))
+
     async def question(ctx: Context) -> str:
         try:
-            return await question_of(_vendors(ctx).client(vendor), parse_arguments(spec, _raw_arguments(ctx)))
+            return await render(_vendors(ctx).client(vendor), parse_arguments(spec, _raw_arguments(ctx)), ctx)
         except JobctlError as exc:
             raise ToolError(str(exc)) from None
 
     async def ask(ctx: Context, asked: Annotated[str, Resolve(question)]) -> Elicit[Approval] | Approval:
+        if not asked:  # nothing destructive in this call
+            return Approval(approve=True)
         if can_elicit(ctx):
             return Elicit(asked, Approval)
         if runtime.confirm_fallback == "allow":
@@ -362,7 +384,7 @@ def _confirmed_handler(spec: AnySpec, runtime: Runtime) -> tuple[Callable[..., A
             if not (isinstance(answer, AcceptedElicitation) and answer.data.approve):
                 raise NotConfirmedError(f"Not done: the human did not approve. {asked}")
             # Read the job again: the human approved what they were shown, not whatever it became since.
-            if (now := await question_of(client, arguments)) != asked:
+            if (now := await render(client, arguments, ctx)) != asked:
                 raise NotConfirmedError(f"Not done: the job changed while the human decided. Was: {asked} Now: {now}")
 
         return compact(await execute(spec, runtime, ctx, confirmed), ctx)
@@ -428,29 +450,54 @@ def _qovery_id(value: str) -> UUID:
         raise InputError(f"a Qovery job id is a UUID, not {value!r}") from None
 
 
-def register_resources(server: MCPServer[Any], enabled: Iterable[Vendor]) -> None:
-    """Resource templates for the enabled vendors' jobs: the same summaries as the tools, for clients to attach."""
-    if "commvault" in enabled:
+@dataclass(frozen=True)
+class Mirror:
+    """A resource template that returns what one tool row returns, so it is served exactly when that row is."""
 
-        async def commvault_job(jobId: str, ctx: Context) -> str:
-            return await _summary(ctx, "commvault", jobId)
+    vendor: Vendor
+    uri: str
+    name: str
+    title: str
+    description: str
+
+
+# Keyed by the row each resource mirrors: JOBCTL_TOOLS, JOBCTL_EXCLUDE_TOOLS, toolsets and read-only reach both.
+MIRRORS: dict[str, Mirror] = {
+    "commvault-get-job-details": Mirror(
+        "commvault",
+        "commvault://jobs/{jobId}",
+        "commvault-job",
+        "Commvault job",
+        "Commvault: a job's compact summary, as commvault-get-job-details returns it (without events).",
+    ),
+    "get-job-status": Mirror(
+        "qovery",
+        "qovery://jobs/{jobId}/status",
+        "qovery-job-status",
+        "Qovery job status",
+        "Qovery: a job's compact deployment status, as get-job-status returns it.",
+    ),
+}
+assert MIRRORS.keys() <= {spec.name for spec in ALL_TOOLS}, "a resource mirrors a tool row"
+
+
+def register_resources(server: MCPServer[Any], served: Iterable[AnySpec]) -> None:
+    """Resource templates for the served rows that have one: the same summaries as the tools, to attach."""
+    for spec in served:
+        if (mirror := MIRRORS.get(spec.name)) is None:
+            continue
 
         server.resource(
-            "commvault://jobs/{jobId}",
-            name="commvault-job",
-            title="Commvault job",
-            description="Commvault: a job's compact summary, as commvault-get-job-details returns it (without events).",
+            mirror.uri,
+            name=mirror.name,
+            title=mirror.title,
+            description=mirror.description,
             mime_type="application/json",
-        )(commvault_job)
-    if "qovery" in enabled:
+        )(_reader(mirror.vendor))
 
-        async def qovery_job_status(jobId: str, ctx: Context) -> str:
-            return await _summary(ctx, "qovery", jobId)
 
-        server.resource(
-            "qovery://jobs/{jobId}/status",
-            name="qovery-job-status",
-            title="Qovery job status",
-            description="Qovery: a job's compact deployment status, as get-job-status returns it.",
-            mime_type="application/json",
-        )(qovery_job_status)
+def _reader(vendor: Vendor) -> Callable[[str, Context], Awaitable[str]]:
+    async def read(jobId: str, ctx: Context) -> str:
+        return await _summary(ctx, vendor, jobId)
+
+    return read
