@@ -13,6 +13,7 @@ import mcp_types as types
 import pytest
 from mcp import Client
 from mcp.client.session import ClientRequestContext
+from mcp.server.request_state import InvalidRequestState
 from mcp.shared.exceptions import MCPError
 
 from jobctl_mcp.errors import ConfigError
@@ -340,3 +341,51 @@ async def test_resources_are_served_only_with_the_tool_they_mirror(
     }
     assert not (hidden["commvault"] and sandbox.commvault.requests)
     assert not (hidden["qovery"] and sandbox.qovery.requests)
+
+
+async def approve_by_hand(client: Client, tool: str, arguments: dict[str, Any]) -> tuple[Any, Any]:
+    """Drive a 2026-07-28 confirmation without the client's loop: the question, then the approving answer."""
+    asked = await client.session.call_tool(tool, arguments, allow_input_required=True)
+    assert isinstance(asked, types.InputRequiredResult)
+    assert asked.input_requests
+    assert asked.request_state
+    answers = {key: types.ElicitResult(action="accept", content={"approve": True}) for key in asked.input_requests}
+    return answers, asked.request_state
+
+
+@pytest.mark.parametrize("state_key", [None, "k" * 32])  # a key of the process, or one replicas share
+async def test_one_approval_runs_its_action_once(sandbox: Sandbox, sleeps: Sleeps, state_key: str | None) -> None:
+    arguments = {"clientId": 7, "subclientId": 12, "paths": ["/var/www"], "inPlace": True, "overwrite": True}
+    tool = "commvault-run-restore-job"
+    async with confirming_client(sandbox, sleeps, answering("accept"), state_key=state_key) as client:
+        answers, state = await approve_by_hand(client, tool, arguments)
+        first = await client.session.call_tool(tool, arguments, input_responses=answers, request_state=state)
+        replays = []
+        for _ in range(3):
+            with pytest.raises(MCPError) as replayed:
+                await client.session.call_tool(tool, arguments, input_responses=answers, request_state=state)
+            replays.append(replayed.value.error.message)
+        # A new call asks the human again, and a new approval runs it again.
+        answers, state = await approve_by_hand(client, tool, arguments)
+        second = await client.session.call_tool(tool, arguments, input_responses=answers, request_state=state)
+    assert isinstance(first, types.CallToolResult)
+    assert not first.is_error
+    assert replays == ["Invalid or expired requestState"] * 3
+    assert isinstance(second, types.CallToolResult)
+    assert not second.is_error
+    assert writes(sandbox) == ["POST /CreateTask", "POST /CreateTask"]
+
+
+def test_a_sealed_state_is_remembered_for_its_validity_only() -> None:
+    from jobctl_mcp.approvals import SingleUseCodec
+
+    now = [0.0]
+    codec = SingleUseCodec(["k" * 32], ttl=120.0, clock=lambda: now[0])
+    token = codec.seal(b"state")
+    assert codec.unseal(token) == b"state"
+    now[0] = 119.0
+    with pytest.raises(InvalidRequestState):
+        codec.unseal(token)
+    now[0] = 121.0  # by now the SDK refuses it as expired; the memory of it can go
+    codec.unseal(codec.seal(b"other"))
+    assert codec.unseal(token) == b"state"

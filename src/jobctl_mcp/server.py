@@ -15,10 +15,10 @@ from typing import Literal, overload
 import anyio
 import httpx2
 from mcp.server.mcpserver import MCPServer
-from mcp.server.request_state import RequestStateSecurity
 from pydantic import SecretStr
 
 from jobctl_mcp import __version__
+from jobctl_mcp.approvals import request_state_security
 from jobctl_mcp.audit import AuditTrail
 from jobctl_mcp.board import ListAppsOnlyToAppsClients, board_app
 from jobctl_mcp.client import RetryPolicy
@@ -158,8 +158,9 @@ def create_server(
             yield state
 
     notes = (SANDBOX_NOTE, sandbox), (READ_ONLY_NOTE, settings.read_only), (DRY_RUN_NOTE, settings.dry_run)
-    # Confirmation state rides in the client's requests; replicas that share JOBCTL_STATE_KEY can all unseal it.
-    sealing = RequestStateSecurity(keys=[settings.state_key.get_secret_value()]) if settings.state_key else None
+    # Confirmation state rides in the client's requests; replicas that share JOBCTL_STATE_KEY can all unseal it,
+    # each process honours a sealed state once, and only for a short while (approvals.py).
+    sealing = request_state_security(settings.state_key.get_secret_value() if settings.state_key else None)
     server = MCPServer(
         name="jobctl-mcp",
         title="jobctl: Commvault and Qovery jobs",
