@@ -360,7 +360,7 @@ async def test_one_approval_runs_its_action_once(sandbox: Sandbox, sleeps: Sleep
     async with confirming_client(sandbox, sleeps, answering("accept"), state_key=state_key) as client:
         answers, state = await approve_by_hand(client, tool, arguments)
         first = await client.session.call_tool(tool, arguments, input_responses=answers, request_state=state)
-        replays = []
+        replays: list[str] = []
         for _ in range(3):
             with pytest.raises(MCPError) as replayed:
                 await client.session.call_tool(tool, arguments, input_responses=answers, request_state=state)
