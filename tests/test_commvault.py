@@ -325,3 +325,66 @@ async def test_a_wrong_password_is_one_clear_error(connect: Callable[..., Client
     assert "Invalid Username or Password" in message
     assert "COMMVAULT_PASSWORD" in message
     assert [r.path for r in sandbox.commvault.requests] == ["/Login"]
+
+
+def _subtask(head: dict[str, Any], options: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"subTask": head, "options": options or {"backupOpts": {}}}
+
+
+_RESTORE_OPTIONS = {"restoreOptions": {"destination": {"inPlace": True}, "fileOption": {"sourceItem": ["/etc"]}}}
+_BACKUP = _subtask({"subTaskType": 2, "operationType": 2})
+_RESTORE = _subtask({"subTaskType": 3, "operationType": 1001}, _RESTORE_OPTIONS)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"taskInfo": {"subTasks": [_subtask({"subTaskType": 2.0, "operationType": 1001}, _RESTORE_OPTIONS)]}},
+        {"taskInfo": {"subTasks": [_subtask({"subTaskType": 2, "operationType": 1001})]}},
+        {"taskInfo": {"subTasks": [_subtask({"subTaskType": 2, "operationType": 2}, _RESTORE_OPTIONS)]}},
+        {"taskInfo": {"subTasks": [_subtask({"subTaskType": "3", "operationType": "1001"})]}},
+        {"taskInfo": {"subTasks": [_BACKUP]}, "TaskInfo": {"subTasks": [_RESTORE]}},
+        {"taskInfo": {"subTasks": [_BACKUP], "SubTasks": [_RESTORE]}},
+        {"taskInfo": {"subTasks": [_subtask({"subTaskType": 2, "SubTaskType": 3, "operationType": 2})]}},
+        {"TaskInfo": {"SubTasks": [_RESTORE]}},
+        {"taskInfo": {"subTasks": [_BACKUP, _RESTORE]}},
+        {"taskInfo": {"subTasks": [_BACKUP, "restore"]}},
+    ],
+)
+async def test_a_backup_body_carrying_a_restore_never_reaches_commvault(
+    connect: Callable[..., Client], sandbox: Sandbox, body: dict[str, Any]
+) -> None:
+    async with connect(exclude_tools="commvault-run-restore-job") as client:
+        message = error(await client.call_tool("commvault-run-backup-job", {"body": body}))
+    assert "Invalid arguments" in message
+    assert sandbox.commvault.requests == []
+
+
+@pytest.mark.parametrize("code", ["2", 2.0])
+async def test_a_backup_body_may_write_its_codes_in_any_numeric_form(
+    client: Client, sandbox: Sandbox, code: object
+) -> None:
+    body = {"TaskInfo": {"SubTasks": [_subtask({"SubTaskType": code, "OperationType": code})]}}
+    await client.call_tool("commvault-run-backup-job", {"body": body})  # the sandbox reads lower-case integers only
+    assert sandbox.commvault.requests_matching("POST", r"^/CreateTask$")[0].body == body
+
+
+@pytest.mark.parametrize(
+    "restore",
+    [
+        {"destination": {"inPlace": True, "destClient": {"clientId": 7}}},  # no paths
+        {"fileOption": {"sourceItem": ["/a"]}, "destination": {"destClient": {"clientId": 7}}},  # in place?
+        {"fileOption": {"sourceItem": ["/a"]}, "destination": {"inPlace": False, "destClient": {"clientId": 7}}},
+        {"fileOption": {"sourceItem": ["/a"]}, "destination": {"inPlace": True}},  # to which client?
+        {"fileOption": {"sourceItem": [7]}, "destination": {"inPlace": True, "destClient": {"clientId": 7}}},
+    ],
+)
+async def test_a_restore_body_that_does_not_show_what_it_restores_is_refused(
+    client: Client, sandbox: Sandbox, restore: dict[str, Any]
+) -> None:
+    body = {
+        "taskInfo": {"subTasks": [_subtask({"subTaskType": 3, "operationType": 1001}, {"restoreOptions": restore})]}
+    }
+    message = error(await client.call_tool("commvault-run-restore-job", {"body": body}))
+    assert "body must show what it restores" in message
+    assert sandbox.commvault.requests == []

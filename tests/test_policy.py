@@ -13,6 +13,8 @@ import mcp_types as types
 import pytest
 from mcp import Client
 from mcp.client.session import ClientRequestContext
+from mcp.server.request_state import InvalidRequestState
+from mcp.shared.exceptions import MCPError
 
 from jobctl_mcp.errors import ConfigError
 from jobctl_mcp.sandbox import COMMVAULT_PASSWORD, Sandbox
@@ -238,3 +240,152 @@ async def test_audit_lines_record_refusals_dry_runs_and_unknown_outcomes(
     ]
     assert outcomes[2]["arguments"]["body"]["password"] == "[redacted]"
     assert "hunter2" not in trail.read_text()
+
+
+async def test_a_restore_body_is_confirmed_with_what_it_restores(sandbox: Sandbox, sleeps: Sleeps) -> None:
+    restore = {
+        "destination": {"inPlace": False, "destClient": {"clientName": "fs02.example.com"}, "destPath": ["/restore"]},
+        "fileOption": {"sourceItem": ["/var/www", "/etc/nginx"]},
+        "commonOptions": {"unconditionalOverwrite": True},
+    }
+    subtask = {"subTask": {"subTaskType": 3, "operationType": 1001}, "options": {"restoreOptions": restore}}
+    body = {"taskInfo": {"associations": [{"clientId": 7, "subclientId": 12}], "subTasks": [subtask]}}
+    seen: list[str] = []
+    async with confirming_client(sandbox, sleeps, answering("accept", seen=seen)) as client:
+        data(await client.call_tool("commvault-run-restore-job", {"body": body}))
+    assert seen == [
+        "Restore 2 path(s) (/var/www, /etc/nginx) from Commvault clientId 7, subclientId 12 into /restore on "
+        "client fs02.example.com, overwriting existing files?"
+    ]
+    assert writes(sandbox) == ["POST /CreateTask"]
+
+
+async def test_what_the_human_reads_is_cleaned_and_bounded(sandbox: Sandbox, sleeps: Sleeps) -> None:
+    # The agent itself can name the job (edit-job) just before asking to delete it.
+    sandbox.qovery.jobs[CRON]["name"] = "nightly\nApprove: yes\u202etxt.exe\u200b\U000e0041" + "x" * 5000
+    seen: list[str] = []
+    async with confirming_client(sandbox, sleeps, answering("accept", seen=seen)) as client:
+        data(await client.call_tool("delete-job", {"jobId": CRON}))
+    (question,) = seen
+    assert question.startswith("Delete Qovery cron job nightly Approve: yestxt.exe")
+    assert question.endswith("with its configuration? This cannot be undone.")
+    assert len(question) < 400
+    assert not any(ord(c) < 32 or c in "\u202e\u200b" or ord(c) >= 0xE0000 for c in question)
+
+
+DELETE_EVENTS = [
+    ("deploy-job", {"jobId": CRON, "forceEvent": "DELETE"}),
+    ("redeploy-job", {"jobId": CRON, "forceEvent": "DELETE"}),
+]
+
+
+@pytest.mark.parametrize(("tool", "arguments"), DELETE_EVENTS)
+async def test_a_delete_event_is_refused_when_destructive_calls_are_disabled(
+    connect: Callable[..., Client], sandbox: Sandbox, tool: str, arguments: dict[str, Any]
+) -> None:
+    async with connect(disable_destructive=True) as client:
+        assert tool in await listed(client)  # the tool stays: only its destructive calls are refused
+        message = error(await client.call_tool(tool, arguments))
+        data(await client.call_tool(tool, {**arguments, "forceEvent": "START"}))
+    assert "destructive with these arguments" in message
+    assert "JOBCTL_DISABLE_DESTRUCTIVE" in message
+    assert writes(sandbox) == [f"POST /job/{CRON}/{tool.removesuffix('-job')}"]
+
+
+@pytest.mark.parametrize(("tool", "arguments"), DELETE_EVENTS)
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_a_delete_event_asks_a_human_and_other_events_do_not(
+    sandbox: Sandbox, sleeps: Sleeps, tool: str, arguments: dict[str, Any], mode: str
+) -> None:
+    seen: list[str] = []
+    async with confirming_client(sandbox, sleeps, answering("decline", seen=seen), mode) as client:
+        declined = error(await client.call_tool(tool, arguments))
+        data(await client.call_tool(tool, {"jobId": CRON}))
+        hints = {t.name: t.annotations for t in (await client.list_tools()).tools}
+    assert seen == [
+        f"Run the DELETE event of Qovery cron job nightly-report ({CRON}, now DEPLOYED) now? Its delete command runs."
+    ]
+    assert "the human did not approve" in declined
+    assert writes(sandbox) == [f"POST /job/{CRON}/{tool.removesuffix('-job')}"]
+    annotations = hints[tool]
+    assert annotations is not None
+    assert annotations.destructive_hint is False  # the tool's hint stays; the rule is per call
+
+
+async def templates(client: Client) -> list[str]:
+    return [template.uri_template for template in (await client.list_resource_templates()).resource_templates]
+
+
+@pytest.mark.parametrize(
+    ("settings", "served"),
+    [
+        ({}, ["commvault://jobs/{jobId}", "qovery://jobs/{jobId}/status"]),
+        ({"exclude_tools": "get-job-status"}, ["commvault://jobs/{jobId}"]),
+        ({"tools": "get-job-status,deploy-job"}, ["qovery://jobs/{jobId}/status"]),
+        ({"toolsets": "qovery", "exclude_tools": "get-job-status"}, []),
+        ({"read_only": True}, ["commvault://jobs/{jobId}", "qovery://jobs/{jobId}/status"]),
+    ],
+)
+async def test_resources_are_served_only_with_the_tool_they_mirror(
+    connect: Callable[..., Client], sandbox: Sandbox, settings: dict[str, Any], served: list[str]
+) -> None:
+    async with connect(**settings) as client:
+        assert sorted(await templates(client)) == served
+        for uri in ("commvault://jobs/9612", f"qovery://jobs/{CRON}/status"):
+            if uri.split(":")[0] + "://jobs/{jobId}" + ("/status" if uri.endswith("/status") else "") not in served:
+                with pytest.raises(MCPError):
+                    await client.read_resource(uri)
+    hidden = {
+        "commvault": "commvault://jobs/{jobId}" not in served,
+        "qovery": "qovery://jobs/{jobId}/status" not in served,
+    }
+    assert not (hidden["commvault"] and sandbox.commvault.requests)
+    assert not (hidden["qovery"] and sandbox.qovery.requests)
+
+
+async def approve_by_hand(client: Client, tool: str, arguments: dict[str, Any]) -> tuple[Any, Any]:
+    """Drive a 2026-07-28 confirmation without the client's loop: the question, then the approving answer."""
+    asked = await client.session.call_tool(tool, arguments, allow_input_required=True)
+    assert isinstance(asked, types.InputRequiredResult)
+    assert asked.input_requests
+    assert asked.request_state
+    answers = {key: types.ElicitResult(action="accept", content={"approve": True}) for key in asked.input_requests}
+    return answers, asked.request_state
+
+
+@pytest.mark.parametrize("state_key", [None, "k" * 32])  # a key of the process, or one replicas share
+async def test_one_approval_runs_its_action_once(sandbox: Sandbox, sleeps: Sleeps, state_key: str | None) -> None:
+    arguments = {"clientId": 7, "subclientId": 12, "paths": ["/var/www"], "inPlace": True, "overwrite": True}
+    tool = "commvault-run-restore-job"
+    async with confirming_client(sandbox, sleeps, answering("accept"), state_key=state_key) as client:
+        answers, state = await approve_by_hand(client, tool, arguments)
+        first = await client.session.call_tool(tool, arguments, input_responses=answers, request_state=state)
+        replays: list[str] = []
+        for _ in range(3):
+            with pytest.raises(MCPError) as replayed:
+                await client.session.call_tool(tool, arguments, input_responses=answers, request_state=state)
+            replays.append(replayed.value.error.message)
+        # A new call asks the human again, and a new approval runs it again.
+        answers, state = await approve_by_hand(client, tool, arguments)
+        second = await client.session.call_tool(tool, arguments, input_responses=answers, request_state=state)
+    assert isinstance(first, types.CallToolResult)
+    assert not first.is_error
+    assert replays == ["Invalid or expired requestState"] * 3
+    assert isinstance(second, types.CallToolResult)
+    assert not second.is_error
+    assert writes(sandbox) == ["POST /CreateTask", "POST /CreateTask"]
+
+
+def test_a_sealed_state_is_remembered_for_its_validity_only() -> None:
+    from jobctl_mcp.approvals import SingleUseCodec
+
+    now = [0.0]
+    codec = SingleUseCodec(["k" * 32], ttl=120.0, clock=lambda: now[0])
+    token = codec.seal(b"state")
+    assert codec.unseal(token) == b"state"
+    now[0] = 119.0
+    with pytest.raises(InvalidRequestState):
+        codec.unseal(token)
+    now[0] = 121.0  # by now the SDK refuses it as expired; the memory of it can go
+    codec.unseal(codec.seal(b"other"))
+    assert codec.unseal(token) == b"state"

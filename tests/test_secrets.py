@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 from mcp import Client
+from mcp_types import TextResourceContents
 
 from jobctl_mcp.sandbox import COMMVAULT_API_KEY, COMMVAULT_PASSWORD, QOVERY_API_KEY, QOVERY_JWT, Sandbox
 from jobctl_mcp.sandbox.faults import Fault
 from tests.cases import CASES, CRON, Agent, ToolCase, case_id
-from tests.conftest import KNOWN_SECRETS, error
+from tests.conftest import KNOWN_SECRETS, data, error
 
 pytestmark = pytest.mark.anyio
 
@@ -101,3 +102,33 @@ async def test_no_credential_in_any_output_log_or_audit_line_of_a_failing_call(
     for secret in [*KNOWN_SECRETS, *tokens]:
         assert secret not in written
     assert len(transcript) == 2
+
+
+async def test_credentials_echoed_inside_successful_answers_are_redacted(
+    client: Client, sandbox: Sandbox, transcript: list[str]
+) -> None:
+    agent = Agent(client, transcript)
+    await agent.call("commvault-get-job-details", {"jobId": 9612})  # logs in: the session token is a secret too
+    (token,) = sandbox.commvault.issued_tokens
+    session = token.removeprefix("QSDK ")
+    job = {"id": CRON, "name": f"job of {QOVERY_API_KEY}", "description": f"password {COMMVAULT_PASSWORD}"}
+    sandbox.qovery.faults.add(Fault("response", method="GET", path="^/job/[^/]+$", status=200, body=job))
+    status = {"id": CRON, "state": "DEPLOYED", "deployment_request_id": f"Token {QOVERY_API_KEY}"}
+    sandbox.qovery.faults.add(Fault("response", method="GET", path="/status$", status=200, body=status, times=2))
+    summary = {"jobId": 9612, "status": "Waiting", "pendingReason": f"session {session} / {PASSWORD_B64}"}
+    listed = {"totalRecordsWithoutPaging": 1, "jobs": [{"jobSummary": summary}]}
+    sandbox.commvault.faults.add(Fault("response", method="GET", path="^/Job$", status=200, body=listed))
+    sandbox.commvault.faults.add(Fault("response", method="GET", path="^/Job/9612$", status=200, body=listed))
+    shown = [
+        data(await agent.call("get-job-id", {"jobId": CRON, "raw": True})),
+        data(await agent.call("get-job-status", {"jobId": CRON})),
+        data(await agent.call("commvault-list-jobs", {})),
+    ]
+    for uri in (f"qovery://jobs/{CRON}/status", "commvault://jobs/9612"):
+        (content,) = (await client.read_resource(uri)).contents
+        assert isinstance(content, TextResourceContents)
+        transcript.append(content.text)
+    assert str(shown[0]).count("[redacted]") == 4  # name and description, each also in the raw job
+    assert shown[1]["deploymentRequestId"] == "Token [redacted]"
+    assert shown[2]["jobs"][0]["reason"] == "session [redacted] / [redacted]"
+    assert all("[redacted]" in text for text in transcript[-2:])

@@ -26,15 +26,21 @@ _SECRET_KEY = re.compile(r"pass(word)?|secret|token|api[_-]?key|authori[sz]ation
 
 
 _LONGEST_TEXT = 500  # an audit line stays readable whatever an agent sent
+_DEEPEST = 40  # arguments are refused deeper than this (tools.MAX_DEPTH); an audit line never recurses further
 
 
-def redact(value: Any) -> Any:
-    """`value` with whatever sits under a secret-looking key replaced, and long text cut."""
+def redact(value: Any, depth: int = 0) -> Any:
+    """`value` with whatever sits under a secret-looking key replaced, long text cut and deep nesting elided."""
+    if isinstance(value, dict | list) and depth >= _DEEPEST:
+        return "[nested too deep]"
     if isinstance(value, dict):
         items: dict[str, Any] = value  # pyright: ignore[reportUnknownVariableType]
-        return {k[:_LONGEST_TEXT]: "[redacted]" if _SECRET_KEY.search(k) else redact(v) for k, v in items.items()}
+        return {
+            str(k)[:_LONGEST_TEXT]: "[redacted]" if _SECRET_KEY.search(str(k)) else redact(v, depth + 1)
+            for k, v in items.items()
+        }
     if isinstance(value, list):
-        return [redact(item) for item in value]  # pyright: ignore[reportUnknownVariableType]
+        return [redact(item, depth + 1) for item in value]  # pyright: ignore[reportUnknownVariableType]
     if isinstance(value, str) and len(value) > _LONGEST_TEXT:
         return value[:_LONGEST_TEXT] + "…"
     return value
@@ -72,6 +78,23 @@ class AuditTrail:
         started: float,
         result: dict[str, Any] | None = None,
         detail: str | None = None,
+    ) -> None:
+        """Write one line. Never raises: the call it records has already happened (a write may have landed), and
+        its outcome must reach the agent even when the trail cannot be written; the failure is logged at ERROR."""
+        try:
+            await self._record(tool, vendor, arguments, outcome, started, result, detail)
+        except Exception as exc:  # whatever broke, the answer of the call it records must still go out
+            log.error("audit: the %s line of %s could not be written (%s: %s)", outcome, tool, type(exc).__name__, exc)
+
+    async def _record(
+        self,
+        tool: str,
+        vendor: str | None,
+        arguments: dict[str, Any],
+        outcome: Outcome,
+        started: float,
+        result: dict[str, Any] | None,
+        detail: str | None,
     ) -> None:
         entry = {
             "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),

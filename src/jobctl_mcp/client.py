@@ -48,6 +48,12 @@ MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 
 _PLACEHOLDER = re.compile(r"{(\w+)}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+# Characters that change what a human or a model reads without being seen: zero-width characters and joiners,
+# bidi marks, embeddings, overrides and isolates (U+202E turns "exe.txt" around), and the tag characters
+# (U+E0000-E007F) that can spell out hidden instructions.
+_INVISIBLE = re.compile(
+    "[\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\U000e0000-\U000e007f]+"
+)
 _HTML_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"<[^>]+>")
 
@@ -201,9 +207,42 @@ def not_a(expected: str, data: Any) -> str:
 
 
 def plain_text(value: str, limit: int = 300) -> str:
-    """Vendor text made safe to show an agent: no control characters, no markup, bounded length."""
-    text = " ".join(_CONTROL.sub(" ", value).split())
+    """Vendor text made safe to show an agent or a human: one line, no control or invisible characters, bounded."""
+    text = " ".join(_CONTROL.sub(" ", _INVISIBLE.sub("", value)).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# The longest string any tool result carries; VendorText fields are cut shorter (plain_text's default).
+LONGEST_SHOWN = 1000
+# Keys whose value is an object sent verbatim (raw=true, a dry run's request body): its text keeps its lines and
+# length, but loses invisible characters and credentials like the rest.
+VERBATIM_KEYS = frozenset({"raw", "body"})
+
+
+def shown(value: Any, scrub: Callable[[str], str], *, verbatim: bool = False) -> Any:
+    """`value` (a JSON-shaped tool result) as an agent may see it: every string cleaned and bounded, by type rather
+    than field by field, and every credential the clients hold replaced, whether the answer was a success or not."""
+    if isinstance(value, str):
+        text = scrub(_INVISIBLE.sub("", value))
+        return text if verbatim else scrub(plain_text(text, LONGEST_SHOWN))
+    if isinstance(value, dict):
+        items: dict[Any, Any] = value  # pyright: ignore[reportUnknownVariableType]
+        return {
+            shown(key, scrub, verbatim=verbatim): shown(item, scrub, verbatim=verbatim or key in VERBATIM_KEYS)
+            for key, item in items.items()
+        }
+    if isinstance(value, list):
+        return [shown(item, scrub, verbatim=verbatim) for item in value]  # pyright: ignore[reportUnknownVariableType]
+    return value
+
+
+def scrubber(secrets: list[str]) -> Callable[[str], str]:
+    """A function that replaces each of `secrets` in a text (values of fewer than 4 characters are too common)."""
+    found = sorted({secret for secret in secrets if len(secret) >= 4}, key=len, reverse=True)
+    if not found:
+        return lambda text: text
+    pattern = re.compile("|".join(map(re.escape, found)))
+    return lambda text: pattern.sub("[redacted]", text) if text else text
 
 
 def vendor_message(data: Any, depth: int = 0) -> str | None:
@@ -340,10 +379,7 @@ class VendorClient:
     def scrub(self, text: str) -> str:
         """`text` (vendor text bound for an error message) with every credential value replaced (values of fewer
         than 4 characters are too common to replace)."""
-        for secret in sorted(self.secrets(), key=len, reverse=True):
-            if len(secret) >= 4:
-                text = text.replace(secret, "[redacted]")
-        return text
+        return scrubber(self.secrets())(text)
 
     def hint(self, status: int) -> str:
         """What the agent (or its operator) can do about this status."""

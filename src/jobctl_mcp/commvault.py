@@ -8,6 +8,7 @@ import logging
 import platform
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Literal, Self
 
@@ -326,14 +327,134 @@ class ListJobsInput(ToolInput):
     offset: int = Field(default=0, ge=0, description="Jobs to skip, for the next page")
 
 
-def _task_body(body: dict[str, Any], sub_task_type: int, kind: str) -> dict[str, Any]:
-    subtasks = json_object(body.get("taskInfo")).get("subTasks")
-    if not isinstance(subtasks, list) or not subtasks:
-        raise ValueError("body must be a CreateTask request: {'taskInfo': {'associations': [...], 'subTasks': [...]}}")
-    types = {json_object(json_object(s).get("subTask")).get("subTaskType") for s in subtasks}  # pyright: ignore[reportUnknownVariableType]
-    if types != {sub_task_type}:
-        raise ValueError(f"body must only hold {kind} subtasks (subTask.subTaskType {sub_task_type})")
+_BACKUP_OPERATION = 2  # operationType of a backup; a restore is 1001 (commvault.md §4.1)
+_RESTORE_OPERATION = 1001
+_TASK_SHAPE = "body must be a CreateTask request: {'taskInfo': {'associations': [...], 'subTasks': [...]}}"
+
+
+def _key(node: dict[str, Any], name: str) -> Any:
+    """The value under `name` in a body, matched as Commvault matches keys: without regard to case. Two spellings of
+    one key would let the check read one and the vendor act on the other, so they are refused."""
+    found = [key for key in node if key.lower() == name.lower()]
+    if len(found) > 1:
+        raise ValueError(f"body spells {name!r} more than once ({', '.join(map(repr, found))})")
+    return node[found[0]] if found else None
+
+
+def _code(value: Any) -> int | None:
+    """A type code as Commvault reads it: 2, 2.0 and "2" are all 2."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value if isinstance(value, int) else json_int(value.strip() if isinstance(value, str) else None)
+
+
+def _mentions(node: Any, word: str) -> bool:
+    """Whether any key in `node`, at any depth, holds `word` (without regard to case)."""
+    if isinstance(node, dict):
+        items: dict[Any, Any] = node  # pyright: ignore[reportUnknownVariableType]
+        return any(word in str(key).lower() or _mentions(value, word) for key, value in items.items())
+    if isinstance(node, list):
+        return any(_mentions(item, word) for item in node)  # pyright: ignore[reportUnknownVariableType]
+    return False
+
+
+def _subtasks(body: dict[str, Any]) -> list[dict[str, Any]]:
+    subtasks = _key(json_object(_key(body, "taskInfo")), "subTasks")
+    if not isinstance(subtasks, list) or not subtasks or not all(isinstance(s, dict) for s in subtasks):  # pyright: ignore[reportUnknownVariableType]
+        raise ValueError(_TASK_SHAPE)
+    return subtasks  # pyright: ignore[reportUnknownVariableType]
+
+
+def _kind(subtask: dict[str, Any]) -> tuple[int | None, int | None, Any]:
+    """A subtask's (subTaskType, operationType, options)."""
+    head = json_object(_key(subtask, "subTask"))
+    return _code(_key(head, "subTaskType")), _code(_key(head, "operationType")), _key(subtask, "options")
+
+
+def _backup_body(body: dict[str, Any]) -> dict[str, Any]:
+    """`body` if every subtask in it is positively a backup (an allow-list: anything else is refused)."""
+    for subtask in _subtasks(body):
+        sub_task_type, operation, _ = _kind(subtask)
+        if sub_task_type != _BACKUP or operation not in (None, _BACKUP_OPERATION):
+            raise ValueError(f"body must only hold backup subtasks (subTask.subTaskType {_BACKUP}, operationType 2)")
+    if _mentions(body, "restore"):
+        raise ValueError("body must be a backup request: it carries restore options")
     return body
+
+
+@dataclass(frozen=True)
+class RestorePlan:
+    """What a restore will do, as a human must see it before approving: read from the arguments or the body."""
+
+    paths: tuple[str, ...]
+    source: str
+    in_place: bool
+    destination_path: str | None
+    destination_client: str
+    overwrite: bool
+
+    def question(self) -> str:
+        shown = ", ".join(plain_text(path, 120) for path in self.paths[:3])
+        more = f" and {len(self.paths) - 3} more" if len(self.paths) > 3 else ""
+        paths = f"{len(self.paths)} path(s) ({shown}{more})"
+        source = plain_text(self.source, 200)
+        overwrite = ", overwriting existing files" if self.overwrite else ""
+        if self.in_place:
+            return f"Restore {paths} from Commvault {source} in place{overwrite}?"
+        where = f"{plain_text(self.destination_path or '', 200)} on {plain_text(self.destination_client, 120)}"
+        return f"Restore {paths} from Commvault {source} into {where}{overwrite}?"
+
+
+def _restore_plan(body: dict[str, Any]) -> RestorePlan:
+    """The plan a restore body carries; refused when its paths, destination, in-place or overwrite choices cannot
+    be read, because a human cannot approve what they are not shown."""
+    subtasks = _subtasks(body)
+    if len(subtasks) != 1:
+        raise ValueError("body must hold exactly one restore subtask")
+    sub_task_type, operation, options = _kind(subtasks[0])
+    if sub_task_type != _RESTORE or operation != _RESTORE_OPERATION:
+        raise ValueError(f"body must only hold restore subtasks (subTask.subTaskType {_RESTORE}, operationType 1001)")
+    restore = json_object(_key(json_object(options), "restoreOptions"))
+    paths = _key(json_object(_key(restore, "fileOption")), "sourceItem")
+    destination = json_object(_key(restore, "destination"))
+    in_place, target = _key(destination, "inPlace"), json_object(_key(destination, "destClient"))
+    folders = _key(destination, "destPath")
+    client = _key(target, "clientName") or _key(target, "clientId")
+    unreadable = "body must show what it restores: options.restoreOptions with fileOption.sourceItem (paths), "
+    unreadable += "destination.inPlace, destination.destClient and, unless in place, destination.destPath"
+    if not isinstance(paths, list) or not paths or not all(isinstance(p, str) and p for p in paths):  # pyright: ignore[reportUnknownVariableType]
+        raise ValueError(unreadable)
+    if not isinstance(in_place, bool) or not isinstance(client, str | int) or isinstance(client, bool):
+        raise ValueError(unreadable)
+    folders = json_list(folders)
+    if not in_place and not (len(folders) == 1 and isinstance(folders[0], str)):
+        raise ValueError(unreadable)
+    associations = json_list(_key(json_object(_key(body, "taskInfo")), "associations"))
+    association = json_object(associations[0]) if associations else {}
+    source = [f"{k} {_key(association, k)}" for k in ("clientName", "clientId", "subclientId") if _key(association, k)]
+    return RestorePlan(
+        paths=tuple(paths),  # pyright: ignore[reportUnknownArgumentType]
+        source=", ".join(source) or "(source as given in the body)",
+        in_place=in_place,
+        destination_path=None if in_place else str(folders[0]),
+        destination_client=f"client {client}",
+        # Any overwrite option set anywhere counts: the human is told the worst the body may do.
+        overwrite=_overwrites(restore),
+    )
+
+
+def _overwrites(node: Any) -> bool:
+    if isinstance(node, dict):
+        items: dict[Any, Any] = node  # pyright: ignore[reportUnknownVariableType]
+        return any(
+            ("overwrite" in str(key).lower() and value not in (False, None, 0, "", "false")) or _overwrites(value)
+            for key, value in items.items()
+        )
+    if isinstance(node, list):
+        return any(_overwrites(item) for item in node)  # pyright: ignore[reportUnknownVariableType]
+    return False
 
 
 class RunBackupInput(ToolInput):
@@ -353,7 +474,7 @@ class RunBackupInput(ToolInput):
         if (self.body is None) == (self.subclientId is None):
             raise ValueError("give either subclientId or body")
         if self.body is not None:
-            _task_body(self.body, _BACKUP, "backup")
+            _backup_body(self.body)
         return self
 
     def task(self) -> dict[str, Any]:
@@ -396,13 +517,26 @@ class RunRestoreInput(ToolInput):
         if self.body is not None:
             if typed:
                 raise ValueError("give either body or clientId, subclientId and paths, not both")
-            _task_body(self.body, _RESTORE, "restore")
+            _restore_plan(self.body)
             return self
         if self.clientId is None or self.subclientId is None or not self.paths:
             raise ValueError("give clientId, subclientId and paths (or a full body)")
         if self.inPlace == (self.destinationPath is not None):
             raise ValueError("give either inPlace=true or a destinationPath")
         return self
+
+    def plan(self) -> RestorePlan:
+        """What this restore will do, for the human who approves it."""
+        if self.body is not None:
+            return _restore_plan(self.body)
+        return RestorePlan(
+            paths=tuple(self.paths or ()),
+            source=f"client {self.clientName or self.clientId}, subclient {self.subclientId}",
+            in_place=self.inPlace,
+            destination_path=self.destinationPath,
+            destination_client=self.destinationClient or self.clientName or f"client {self.clientId}",
+            overwrite=self.overwrite,
+        )
 
     def task(self) -> dict[str, Any]:
         if self.body is not None:
@@ -622,24 +756,16 @@ def _action(route: Route, action: Literal["kill", "suspend", "resume"]) -> Any:
 
 async def kill_question(client: CommvaultClient, args: JobIdInput) -> str:
     job = await client.get_job(args.jobId)
-    what = " ".join(part for part in (job.jobType, "job") if part)
-    where = "/".join(part for part in (job.client, job.subclient) if part)
+    what = " ".join(plain_text(part, 40) for part in (job.jobType, "job") if part)
+    where = "/".join(plain_text(part, 120) for part in (job.client, job.subclient) if part)
     return (
-        f"Kill Commvault {what} {job.jobId}{f' of {where}' if where else ''}, now {job.status}? "
+        f"Kill Commvault {what} {job.jobId}{f' of {where}' if where else ''}, now {plain_text(job.status, 60)}? "
         "A killed job cannot be resumed."
     )
 
 
 async def restore_question(client: CommvaultClient, args: RunRestoreInput) -> str:  # noqa: ARG001 (no job yet)
-    if args.body is not None:
-        return "Run the given Commvault restore request (CreateTask body)? It may overwrite data."
-    source = f"client {args.clientName or args.clientId}, subclient {args.subclientId}"
-    paths = f"{len(args.paths or [])} path(s) ({', '.join((args.paths or [])[:3])})"
-    if args.inPlace:
-        overwrite = ", overwriting existing files" if args.overwrite else ""
-        return f"Restore {paths} from Commvault {source} in place{overwrite}?"
-    target = args.destinationClient or args.clientName or f"client {args.clientId}"
-    return f"Restore {paths} from Commvault {source} into {args.destinationPath} on {target}?"
+    return args.plan().question()
 
 
 _STARTED = "a started task (no taskId)"

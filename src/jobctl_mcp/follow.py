@@ -78,12 +78,6 @@ class Observation:
     qovery: JobStatus | None = None
     note: str | None = None
 
-    def commvault_json(self) -> str:
-        return self.commvault.model_dump_json() if self.commvault else "null"
-
-    def qovery_json(self) -> str:
-        return self.qovery.model_dump_json() if self.qovery else "null"
-
 
 async def observe_commvault(client: CommvaultClient, job_id: int) -> Observation:
     job = (await client.get_job(job_id)).model_copy(update={"raw": None})

@@ -22,6 +22,7 @@ from jobctl_mcp.client import (
     json_list,
     json_object,
     json_str,
+    plain_text,
     vendor_message,
 )
 from jobctl_mcp.errors import VendorError
@@ -476,11 +477,6 @@ def _acted(action: Literal["deploy", "redeploy", "stop", "uninstall", "delete"])
     return parse
 
 
-def runs_delete(args: RedeployInput) -> bool:
-    """A DELETE event runs the job's delete command: the call destroys, though a deploy in general does not."""
-    return args.forceEvent == "DELETE"
-
-
 def parse_deploy(data: Any, args: DeployInput) -> Deployment | None:
     if (deployed := _acted("deploy")(data, args)) is None:
         return None
@@ -501,9 +497,11 @@ def deploy_request(args: DeployInput) -> Send:
 
 
 async def _describe(client: QoveryClient, job_id: UUID) -> str:
+    # The name is the agent's to set (edit-job) just before asking to delete: it is shown cleaned and bounded.
     job = await client.get_job(job_id)
-    state = (await client.get_status(job_id)).get("state", "state unknown")
-    return f"Qovery {str(job.get('job_type', '')).lower()} job {job.get('name')} ({job_id}, now {state})"
+    state = plain_text(str((await client.get_status(job_id)).get("state", "state unknown")), 60)
+    kind, name = plain_text(str(job.get("job_type", "")), 20).lower(), plain_text(str(job.get("name")), 120)
+    return f"Qovery {kind} job {name} ({job_id}, now {state})"
 
 
 async def delete_question(client: QoveryClient, args: JobIdInput) -> str:
@@ -512,6 +510,15 @@ async def delete_question(client: QoveryClient, args: JobIdInput) -> str:
 
 async def uninstall_question(client: QoveryClient, args: JobIdInput) -> str:
     return f"Uninstall {await _describe(client, args.jobId)} from its cluster? Its configuration is kept."
+
+
+def forces_delete(args: RedeployInput) -> bool:
+    """forceEvent DELETE runs a lifecycle job's delete command now: that call is destructive, whatever the tool."""
+    return args.forceEvent == "DELETE"
+
+
+async def force_delete_question(client: QoveryClient, args: RedeployInput) -> str:
+    return f"Run the DELETE event of {await _describe(client, args.jobId)} now? Its delete command runs."
 
 
 _FIND_JOBS = Advice(not_found="Find job ids by name with qovery-list-jobs.")
@@ -631,7 +638,8 @@ QOVERY_TOOLS: tuple[AnySpec, ...] = (
         send=deploy_request,
         parse=parse_deploy,
         advice=Advice(_BUSY.not_found, _BUSY.refused, (("image_tag", "imageTag"), ("git_commit_id", "gitCommitId"))),
-        destroys=runs_delete,
+        destructive_when=forces_delete,
+        question=force_delete_question,
     ),
     ToolSpec(
         name="redeploy-job",
@@ -648,7 +656,8 @@ QOVERY_TOOLS: tuple[AnySpec, ...] = (
         send=lambda args: Send(params=_force_event(args)),
         parse=_acted("redeploy"),
         advice=_BUSY,
-        destroys=runs_delete,
+        destructive_when=forces_delete,
+        question=force_delete_question,
     ),
     ToolSpec(
         name="stop-job",

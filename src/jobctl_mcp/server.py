@@ -16,10 +16,10 @@ import anyio
 import httpx2
 from mcp.server.context import ServerMiddleware
 from mcp.server.mcpserver import MCPServer
-from mcp.server.request_state import RequestStateSecurity
 from pydantic import SecretStr
 
 from jobctl_mcp import __version__
+from jobctl_mcp.approvals import request_state_security
 from jobctl_mcp.audit import AuditTrail
 from jobctl_mcp.board import ListAppsOnlyToAppsClients, board_app
 from jobctl_mcp.client import RetryPolicy
@@ -63,6 +63,9 @@ class AppState:
     def client(self, vendor: Literal["qovery"]) -> QoveryClient: ...
     @overload
     def client(self, vendor: Vendor) -> CommvaultClient | QoveryClient: ...
+
+    def secrets(self) -> list[str]:
+        return [secret for client in (self.commvault, self.qovery) if client is not None for secret in client.secrets()]
 
     def client(self, vendor: Vendor) -> CommvaultClient | QoveryClient:
         if vendor not in self.enabled:
@@ -149,6 +152,7 @@ def create_server(
         confirm_destructive=settings.confirm_destructive,
         confirm_fallback=settings.confirm_fallback,
         call_timeout=settings.call_timeout,
+        disable_destructive=settings.disable_destructive,
     )
 
     @asynccontextmanager
@@ -169,8 +173,9 @@ def create_server(
         }
         middleware.append(RequireScopes(selection.served, needed, call_effect))
     notes = (SANDBOX_NOTE, sandbox), (READ_ONLY_NOTE, settings.read_only), (DRY_RUN_NOTE, settings.dry_run)
-    # Confirmation state rides in the client's requests; replicas that share JOBCTL_STATE_KEY can all unseal it.
-    sealing = RequestStateSecurity(keys=[settings.state_key.get_secret_value()]) if settings.state_key else None
+    # Confirmation state rides in the client's requests; replicas that share JOBCTL_STATE_KEY can all unseal it,
+    # each process honours a sealed state once, and only for a short while (approvals.py).
+    sealing = request_state_security(settings.state_key.get_secret_value() if settings.state_key else None)
     server = MCPServer(
         name="jobctl-mcp",
         title="jobctl: Commvault and Qovery jobs",
@@ -183,7 +188,7 @@ def create_server(
         log_level=settings.log_level,
         request_state_security=sealing,
     )
-    register_resources(server, settings.toolsets)
+    register_resources(server, selection.served)
     # MCPServer serves prompts/list and prompts/get, and so advertises prompts, whether or not it has any: with
     # none, a client would be promised prompts and get an internal error for each. Unadvertised, it is told so.
     handlers = server._lowlevel_server._request_handlers  # pyright: ignore[reportPrivateUsage]

@@ -125,12 +125,12 @@ class ToolSpec(Generic[ClientT, InputT, OutputT]):
     # What a human is asked before a destructive call runs (JOBCTL_CONFIRM_DESTRUCTIVE): it reads the job
     # fresh, so asking again just before acting shows whether the job changed while the human decided.
     question: Callable[[ClientT, InputT], Awaitable[str]] | None = None
+    # A tool whose hints say it is not destructive may still destroy for some arguments (deploy-job with
+    # forceEvent DELETE runs a job's delete command): policy and confirmation treat those calls as destructive.
+    destructive_when: Callable[[InputT], bool] | None = None
     advice: Advice = Advice()
     # The tool returns jobs: hosts that render MCP Apps show its results on the job board (ui://jobctl/jobs).
     board: bool = False
-    # A call that destroys although the tool as a whole does not (a deploy that runs the job's DELETE command): it
-    # needs what a destructive tool needs.
-    destroys: Callable[[InputT], bool] | None = None
 
     def __post_init__(self) -> None:
         if (self.parse is None) == (self.run is None):
@@ -139,6 +139,15 @@ class ToolSpec(Generic[ClientT, InputT, OutputT]):
             raise ValueError(f"{self.name}: a row that parses a request names its route, label and expected answer")
         if self.parse and self.route and (missing := set(self.route.placeholders) - self.input.model_fields.keys()):
             raise ValueError(f"{self.name}: the route's {sorted(missing)} are not arguments")
+        if self.destructive_when is not None and (self.hints.destructive or self.question is None):
+            raise ValueError(
+                f"{self.name}: a per-call destructive rule is for a tool not destructive by its hints, "
+                "and it names the question a human is asked"
+            )
+
+    def destructive_for(self, arguments: InputT) -> bool:
+        """Whether this call destroys something: the row's hint, or its per-call rule for these arguments."""
+        return self.hints.destructive or (self.destructive_when is not None and self.destructive_when(arguments))
 
     @property
     def kind(self) -> Effect:
@@ -148,8 +157,8 @@ class ToolSpec(Generic[ClientT, InputT, OutputT]):
         return "destroy" if self.hints.destructive else "write"
 
     def effect(self, arguments: InputT) -> Effect:
-        """What this call does: the tool's kind, or "destroy" when its `destroys` says so for these arguments."""
-        return "destroy" if self.destroys is not None and self.destroys(arguments) else self.kind
+        """What this call does: the tool's kind, or "destroy" when its per-call rule says so for these arguments."""
+        return "destroy" if self.destructive_for(arguments) else self.kind
 
     async def perform(self, client: ClientT, arguments: InputT) -> OutputT:
         """Make this tool's requests for `arguments`."""
@@ -188,6 +197,10 @@ class Vendors(Protocol):
 
     @property
     def polling(self) -> Polling: ...
+
+    def secrets(self) -> list[str]:
+        """Every credential the configured clients hold: no answer to an agent may carry one."""
+        ...
 
     @overload
     def client(self, vendor: Literal["commvault"]) -> CommvaultClient: ...

@@ -28,7 +28,7 @@ from pydantic import BaseModel, Field, ModelWrapValidatorHandler, PrivateAttr, V
 from jobctl_mcp import telemetry
 from jobctl_mcp.audit import AuditTrail, Outcome, caller
 from jobctl_mcp.board import board_meta
-from jobctl_mcp.client import UNKNOWN_OUTCOME, DryRunStop, json_list, json_object, plain_text
+from jobctl_mcp.client import UNKNOWN_OUTCOME, DryRunStop, json_list, json_object, plain_text, scrubber, shown
 from jobctl_mcp.commvault import COMMVAULT_TOOLS
 from jobctl_mcp.commvault_estate import COMMVAULT_ESTATE_TOOLS
 from jobctl_mcp.errors import (
@@ -109,10 +109,20 @@ def compact_schema(node: Any, *, inputs: bool) -> Any:
 _NULL = {"type": "null"}
 
 
+# No vendor request nests deeper than a few levels; a deeper argument is refused before it goes anywhere
+# (pydantic, the audit trail and the vendor's own parser all recurse).
+MAX_DEPTH = 32
+
+
 def parse_arguments(spec: AnySpec, arguments: dict[str, Any]) -> ToolInput:
     """Validate the agent's arguments; refuse them in one line before anything reaches a vendor."""
+    decoded = _decode_json_strings(spec.input, arguments)
+    for name, value in decoded.items():
+        if _deeper_than(value, MAX_DEPTH):
+            where = plain_text(str(name), 80)
+            raise InputError(f"Invalid arguments: {where!r} nests more than {MAX_DEPTH} levels deep; send it flatter")
     try:
-        return spec.input.model_validate(_decode_json_strings(spec.input, arguments))
+        return spec.input.model_validate(decoded)
     except ValidationError as exc:
         problems = "; ".join(_problem(error, spec.input) for error in exc.errors(include_url=False))
         raise InputError(f"Invalid arguments: {problems}") from None
@@ -134,6 +144,20 @@ def _problem(error: Any, model: type[ToolInput]) -> str:
         return f"unknown argument {where!r} (valid: {', '.join(model.model_fields)})"
     message = plain_text(str(error["msg"]).removeprefix("Value error, "))
     return f"{where}: {message}" if where else message
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether objects and lists nest in `value` more than `limit` levels deep (checked without recursion)."""
+    level: list[Any] = [value]
+    for _ in range(limit):
+        level = [
+            child
+            for node in level
+            for child in (node.values() if isinstance(node, dict) else node if isinstance(node, list) else ())  # pyright: ignore[reportUnknownVariableType, reportUnknownMemberType]
+        ]
+        if not any(isinstance(node, dict | list) for node in level):
+            return False
+    return any(isinstance(node, dict | list) for node in level)
 
 
 def _decode_json_strings(model: type[ToolInput], arguments: dict[str, Any]) -> dict[str, Any]:
@@ -191,9 +215,13 @@ class Runtime:
     confirm_destructive: bool = False
     confirm_fallback: Literal["deny", "allow"] = "deny"
     call_timeout: float = 120.0
+    # Refuses the calls that are destructive only for their arguments (the policy hides the destructive tools).
+    disable_destructive: bool = False
 
     def asks_a_human(self, spec: AnySpec) -> bool:
-        return self.confirm_destructive and spec.hints.destructive and spec.question is not None and not self.dry_run
+        """Whether calls of `spec` may need a human's approval (per call: see ToolSpec.destructive_for)."""
+        may_destroy = spec.hints.destructive or spec.destructive_when is not None
+        return self.confirm_destructive and may_destroy and spec.question is not None and not self.dry_run
 
 
 def _raw_arguments(ctx: Context) -> dict[str, Any]:
@@ -203,6 +231,11 @@ def _raw_arguments(ctx: Context) -> dict[str, Any]:
 
 def _vendors(ctx: Context) -> Vendors:
     return cast(Vendors, ctx.request_context.lifespan_context)
+
+
+def _scrub(ctx: Context) -> Callable[[str], str]:
+    # Every client's credentials, whichever vendor the call went to: an answer may echo either.
+    return scrubber(_vendors(ctx).secrets())
 
 
 Check = Callable[[Any, ToolInput], Awaitable[None]]
@@ -234,8 +267,20 @@ async def execute(spec: AnySpec, runtime: Runtime, ctx: Context, check: Check | 
     deadline = runtime.call_timeout
     try:
         arguments = parse_arguments(spec, raw)
+        if runtime.disable_destructive and spec.destructive_for(arguments):
+            refusal = (
+                f"Not done: {spec.name} is destructive with these arguments, and destructive calls are disabled on "
+                "this server (JOBCTL_DISABLE_DESTRUCTIVE). Only the operator can change this."
+            )
+            await audit("refused", detail=refusal)
+            raise ToolError(refusal)
         client = _vendors(ctx).client(spec.vendor) if spec.vendor else _vendors(ctx)
-        report_progress.set(ctx.report_progress)
+        scrub = _scrub(ctx)
+
+        async def progress(done: float, total: float | None, message: str | None) -> None:
+            await ctx.report_progress(done, total, shown(message, scrub))
+
+        report_progress.set(progress)
         if check is not None:
             await check(client, arguments)
         # A slow vendor must not hold a call (and its client) forever, whatever the retries add up to.
@@ -291,9 +336,10 @@ def _fits(value: dict[str, Any]) -> bool:
         return False
 
 
-def compact(result: BaseModel) -> CallToolResult:
-    """The result with its text twin as compact JSON: the SDK would indent it, which only costs context."""
-    structured = result.model_dump(mode="json")
+def compact(result: BaseModel, ctx: Context) -> CallToolResult:
+    """The result as the agent sees it (every string cleaned, no credential: `shown`), with its text twin as
+    compact JSON: the SDK would indent it, which only costs context."""
+    structured = shown(result.model_dump(mode="json"), _scrub(ctx))
     text = json.dumps(structured, separators=(",", ":"), ensure_ascii=False)
     return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
 
@@ -319,7 +365,7 @@ def handler(spec: AnySpec, runtime: Runtime) -> Callable[..., Any]:
     else:
 
         async def call(ctx: Context) -> Any:
-            return compact(await execute(spec, runtime, ctx))
+            return compact(await execute(spec, runtime, ctx), ctx)
 
         extra = []
     call.__name__ = spec.name.replace("-", "_")
@@ -330,18 +376,29 @@ def handler(spec: AnySpec, runtime: Runtime) -> Callable[..., Any]:
 
 
 def _confirmed_handler(spec: AnySpec, runtime: Runtime) -> tuple[Callable[..., Any], list[inspect.Parameter]]:
-    """A handler that asks the human first, through the SDK's resolvers (which work on both protocol eras)."""
+    """A handler that asks the human first, through the SDK's resolvers (which work on both protocol eras).
+
+    A row that is destructive only for some arguments (`destructive_when`) asks only for those calls: for the
+    others the question is empty and the call goes ahead unasked."""
     question_of, vendor = spec.question, spec.vendor
     assert question_of is not None, "only rows with a question ask a human"
     assert vendor is not None, "only single-vendor rows ask a human"
 
+    async def render(client: Any, arguments: ToolInput, ctx: Context) -> str:
+        if not spec.destructive_for(arguments):
+            return ""
+        # What a human reads is one clean, bounded line without credentials, like everything an agent reads.
+        return shown(await question_of(client, arguments), _scrub(ctx))
+
     async def question(ctx: Context) -> str:
         try:
-            return await question_of(_vendors(ctx).client(vendor), parse_arguments(spec, _raw_arguments(ctx)))
+            return await render(_vendors(ctx).client(vendor), parse_arguments(spec, _raw_arguments(ctx)), ctx)
         except JobctlError as exc:
             raise ToolError(str(exc)) from None
 
     async def ask(ctx: Context, asked: Annotated[str, Resolve(question)]) -> Elicit[Approval] | Approval:
+        if not asked:  # nothing destructive in this call
+            return Approval(approve=True)
         if can_elicit(ctx):
             return Elicit(asked, Approval)
         telemetry.confirmation(spec.name, f"not_asked_{runtime.confirm_fallback}")
@@ -380,10 +437,10 @@ def _confirmed_handler(spec: AnySpec, runtime: Runtime) -> tuple[Callable[..., A
             if not (isinstance(answer, AcceptedElicitation) and answer.data.approve):
                 raise NotConfirmedError(f"Not done: the human did not approve. {asked}")
             # Read the job again: the human approved what they were shown, not whatever it became since.
-            if (now := await question_of(client, arguments)) != asked:
+            if (now := await render(client, arguments, ctx)) != asked:
                 raise NotConfirmedError(f"Not done: the job changed while the human decided. Was: {asked} Now: {now}")
 
-        return compact(await execute(spec, runtime, ctx, confirmed))
+        return compact(await execute(spec, runtime, ctx, confirmed), ctx)
 
     keyword = inspect.Parameter.KEYWORD_ONLY
     resolved = [
@@ -448,8 +505,12 @@ async def _summary(ctx: Context, vendor: Vendor, job_id: str) -> str:
     try:
         clients = _vendors(ctx)
         if vendor == "commvault":
-            return (await observe_commvault(clients.client("commvault"), _commvault_id(job_id))).commvault_json()
-        return (await observe_qovery(clients.client("qovery"), _qovery_id(job_id), seen_before=False)).qovery_json()
+            seen = await observe_commvault(clients.client("commvault"), _commvault_id(job_id))
+            job: BaseModel | None = seen.commvault
+        else:
+            job = (await observe_qovery(clients.client("qovery"), _qovery_id(job_id), seen_before=False)).qovery
+        structured = shown(job.model_dump(mode="json"), _scrub(ctx)) if job is not None else None
+        return json.dumps(structured, separators=(",", ":"), ensure_ascii=False)
     except NotFoundError as exc:
         raise ResourceNotFoundError(str(exc)) from None
     except InputError as exc:  # the URI's id is the client's parameter: invalid params, not a failure of ours
@@ -475,29 +536,54 @@ def _qovery_id(value: str) -> UUID:
         raise InputError(f"a Qovery job id is a UUID, not {plain_text(value, 40)!r}") from None
 
 
-def register_resources(server: MCPServer[Any], enabled: Iterable[Vendor]) -> None:
-    """Resource templates for the enabled vendors' jobs: the same summaries as the tools, for clients to attach."""
-    if "commvault" in enabled:
+@dataclass(frozen=True)
+class Mirror:
+    """A resource template that returns what one tool row returns, so it is served exactly when that row is."""
 
-        async def commvault_job(jobId: str, ctx: Context) -> str:
-            return await _summary(ctx, "commvault", jobId)
+    vendor: Vendor
+    uri: str
+    name: str
+    title: str
+    description: str
+
+
+# Keyed by the row each resource mirrors: JOBCTL_TOOLS, JOBCTL_EXCLUDE_TOOLS, toolsets and read-only reach both.
+MIRRORS: dict[str, Mirror] = {
+    "commvault-get-job-details": Mirror(
+        "commvault",
+        "commvault://jobs/{jobId}",
+        "commvault-job",
+        "Commvault job",
+        "Commvault: a job's compact summary, as commvault-get-job-details returns it (without events).",
+    ),
+    "get-job-status": Mirror(
+        "qovery",
+        "qovery://jobs/{jobId}/status",
+        "qovery-job-status",
+        "Qovery job status",
+        "Qovery: a job's compact deployment status, as get-job-status returns it.",
+    ),
+}
+assert MIRRORS.keys() <= {spec.name for spec in ALL_TOOLS}, "a resource mirrors a tool row"
+
+
+def register_resources(server: MCPServer[Any], served: Iterable[AnySpec]) -> None:
+    """Resource templates for the served rows that have one: the same summaries as the tools, to attach."""
+    for spec in served:
+        if (mirror := MIRRORS.get(spec.name)) is None:
+            continue
 
         server.resource(
-            "commvault://jobs/{jobId}",
-            name="commvault-job",
-            title="Commvault job",
-            description="Commvault: a job's compact summary, as commvault-get-job-details returns it (without events).",
+            mirror.uri,
+            name=mirror.name,
+            title=mirror.title,
+            description=mirror.description,
             mime_type="application/json",
-        )(commvault_job)
-    if "qovery" in enabled:
+        )(_reader(mirror.vendor))
 
-        async def qovery_job_status(jobId: str, ctx: Context) -> str:
-            return await _summary(ctx, "qovery", jobId)
 
-        server.resource(
-            "qovery://jobs/{jobId}/status",
-            name="qovery-job-status",
-            title="Qovery job status",
-            description="Qovery: a job's compact deployment status, as get-job-status returns it.",
-            mime_type="application/json",
-        )(qovery_job_status)
+def _reader(vendor: Vendor) -> Callable[[str, Context], Awaitable[str]]:
+    async def read(jobId: str, ctx: Context) -> str:
+        return await _summary(ctx, vendor, jobId)
+
+    return read
