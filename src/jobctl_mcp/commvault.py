@@ -786,9 +786,10 @@ COMMVAULT_TOOLS: tuple[AnySpec, ...] = (
         name="commvault-run-backup-job",
         vendor="commvault",
         title="Commvault: run a backup job",
-        description="Commvault: start a backup of one subclient now. Give subclientId (backupLevel defaults to "
-        "Incremental) or a full CreateTask backup request as body. Returns taskId and jobIds; follow a job with "
-        "commvault-get-job-details. Each call starts another backup.",
+        description="Commvault: start a backup of one subclient now. Give subclientId (from "
+        "commvault-list-subclients; backupLevel defaults to Incremental) or a full CreateTask backup request as "
+        "body. Returns taskId and jobIds; follow a job with commvault-get-job-details. Each call starts another "
+        "backup.",
         hints=_WRITE,
         input=RunBackupInput,
         output=BackupStarted,
@@ -820,8 +821,8 @@ COMMVAULT_TOOLS: tuple[AnySpec, ...] = (
         name="commvault-get-job-details",
         vendor="commvault",
         title="Commvault: get job details",
-        description="Commvault: read one job's status, progress, phase, start and end times, and why it waits or "
-        "failed. raw=true adds Commvault's full job summary.",
+        description="Commvault: read one job's status, progress, phase, times, why it waits or failed, who "
+        "started or stopped it, and its latest events. raw=true adds Commvault's full job summary.",
         hints=READ,
         input=JobDetailsInput,
         output=JobDetails,
@@ -881,7 +882,8 @@ COMMVAULT_TOOLS: tuple[AnySpec, ...] = (
         title="Commvault: run a restore job",
         description="Commvault: restore files from a file-system backup, into destinationPath (on destinationClient, "
         "default the source client) or in place (inPlace=true, which overwrites data when overwrite=true). Give "
-        "clientId, subclientId and paths, or a full CreateTask restore request as body. Returns taskId and jobIds.",
+        "clientId, subclientId and paths (ids from commvault-list-subclients, paths from commvault-browse-backup), or "
+        "a full CreateTask restore request as body. Returns taskId and jobIds.",
         hints=_DESTRUCTIVE,
         input=RunRestoreInput,
         output=TaskStarted,
