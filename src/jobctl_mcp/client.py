@@ -12,6 +12,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import quote
 
@@ -76,9 +77,9 @@ class Route:
     def changes_state(self) -> bool:
         return self.method != "GET" and not self.reads_only
 
-    @property
+    @cached_property
     def placeholders(self) -> tuple[str, ...]:
-        """The names in the path template, in order."""
+        """The names in the path template, in order (read on every call: found once)."""
         return tuple(_PLACEHOLDER.findall(self.path))
 
     def format(self, **params: object) -> str:
