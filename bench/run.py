@@ -36,6 +36,7 @@ from processes import (
     children,
     clean_env,
     loopback_vendors,
+    otlp_sink,
     rss_mib,
     stdio_session,
 )
@@ -124,16 +125,23 @@ async def one_process(
 async def per_call(
     vendors: Vendors, workdir: Path, log: IO[str], http: httpx2.AsyncClient, probes: list[percall.Probe], phases: Phases
 ) -> list[Row]:
-    """Benchmark 2: jobctl-mcp and the SDK floor on stdio, each spoken to in raw JSON-RPC."""
-    async with (
-        raw_stdio([JOBCTL], clean_env(**vendors.env), workdir, log) as jobctl,
-        raw_stdio([PYTHON, FLOOR], clean_env(), workdir, log) as floor,
-    ):
-        rows: list[Row] = []
-        with phases.phase("2 per-call cost"):
-            for probe in probes:
-                rows += percall.rows(probe, await percall.measure(probe, jobctl, floor, http))
-        return rows
+    """Benchmark 2: jobctl-mcp and the SDK floor on stdio, each spoken to in raw JSON-RPC; the first probe once
+    more against a jobctl-mcp that exports traces and metrics over OTLP."""
+    with otlp_sink() as otlp:
+        exporting = {**vendors.env, "OTEL_EXPORTER_OTLP_ENDPOINT": otlp}
+        async with (
+            raw_stdio([JOBCTL], clean_env(**vendors.env), workdir, log) as jobctl,
+            raw_stdio([JOBCTL], clean_env(**exporting), workdir, log) as traced,
+            raw_stdio([PYTHON, FLOOR], clean_env(), workdir, log) as floor,
+        ):
+            rows: list[Row] = []
+            with phases.phase("2 per-call cost"):
+                measured = [await percall.measure(probe, jobctl, floor, http) for probe in probes]
+                for probe, samples in zip(probes, measured, strict=True):
+                    rows += percall.rows(probe, samples)
+                exported = await percall.measure(probes[0], traced, floor, http)
+                rows += percall.traced_rows(probes[0], exported, measured[0])
+            return rows
 
 
 async def run_per_call(workdir: Path, log: IO[str], phases: Phases) -> list[Row]:
