@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
 import httpx2
 
 from jobctl_mcp.sandbox import COMMVAULT_PASSWORD, COMMVAULT_USERNAME, QOVERY_API_KEY
@@ -28,19 +29,21 @@ FINISHED_JOB = 9612
 
 @dataclass(frozen=True)
 class Probe:
-    """A tool call and the vendor requests it makes: (method, URL, JSON body) each, made directly in turn."""
+    """A tool call and the vendor requests it makes: (method, URL, JSON body) each, made directly as the tool
+    makes them: in turn, or all at once."""
 
     tool: str
     arguments: dict[str, Any]
     requests: tuple[tuple[str, str, Any], ...]
     headers: dict[str, str]
+    at_once: bool = False
 
 
 async def probes(vendors: Vendors, http: httpx2.AsyncClient) -> list[Probe]:
     token = await commvault_token(vendors, http)
     qovery_auth = {"Authorization": f"Token {QOVERY_API_KEY}"}
     commvault = vendors.commvault_api
-    # The job's summary, then who started and stopped it and its events: the three reads the tool makes.
+    # The job's summary, who started and stopped it, and its events: the three reads the tool sends together.
     job_details = (
         ("GET", f"{commvault}/Job/{FINISHED_JOB}", None),
         ("POST", f"{commvault}/JobDetails", {"jobId": FINISHED_JOB}),
@@ -48,7 +51,7 @@ async def probes(vendors: Vendors, http: httpx2.AsyncClient) -> list[Probe]:
     )
     status = (("GET", f"{vendors.qovery}/job/{NIGHTLY_REPORT}/status", None),)
     return [
-        Probe("commvault-get-job-details", {"jobId": FINISHED_JOB}, job_details, {"Authtoken": token}),
+        Probe("commvault-get-job-details", {"jobId": FINISHED_JOB}, job_details, {"Authtoken": token}, at_once=True),
         Probe("get-job-status", {"jobId": NIGHTLY_REPORT}, status, qovery_auth),
     ]
 
@@ -97,11 +100,19 @@ async def measure(probe: Probe, jobctl: RawSession, floor: RawSession, http: htt
     async def tool() -> None:
         await jobctl.call_tool(probe.tool, probe.arguments)
 
+    async def one(method: str, url: str, body: Any) -> None:
+        answer = await http.request(method, url, headers=probe.headers, json=body)
+        answer.raise_for_status()
+        answer.json()  # the server decodes the answer too
+
     async def direct() -> None:
-        for method, url, body in probe.requests:
-            answer = await http.request(method, url, headers=probe.headers, json=body)
-            answer.raise_for_status()
-            answer.json()  # the server decodes the answer too
+        if not probe.at_once:
+            for request in probe.requests:
+                await one(*request)
+            return
+        async with anyio.create_task_group() as group:
+            for request in probe.requests:
+                group.start_soon(one, *request)
 
     async def echo() -> None:
         await floor.call_tool("echo", {"text": probe.tool})

@@ -43,17 +43,17 @@ from processes import (
 from rawrpc import raw_stdio
 from report import Row, table
 
-METHOD = f"""Medians: cold start over {coldstart.RUNS} interleaved starts per server, after one discarded start
-each; per-call latency over {percall.SAMPLES:,} rounds after {percall.WARMUP} warm-up rounds, each round the tool
-call, the same vendor request made directly (async httpx2), and the SDK floor's echo call, in turn (p99 by nearest
-rank). Both servers are spoken to by a raw JSON-RPC client over stdio (newline-delimited JSON, 2026-07-28 era), so
-no client-side work is counted. The net cost is the tool's median round trip less the floor's median and the direct
-request's median: jobctl-mcp's own work per call; the range beside it is the same figure over each of
-{percall.BLOCKS} blocks of consecutive rounds. CPU per call is each server process's user and system time over
-the rounds (from /proc), and this process's for the direct GET: a figure other processes on the machine barely
-move, where they do move wall-clock time. Throughput over {throughput.WINDOWS} windows of
-{throughput.WINDOW_SECONDS:g} s; idle memory over the cold starts. Memory growth is read in one process, from call
-{memory.WARM:,} to call {memory.CALLS:,}. Byte counts are exact, as compact JSON; tokens are estimated as bytes/4."""
+METHOD = f"""Medians: cold start over {coldstart.RUNS} interleaved starts per server, after one discarded start each;
+per-call latency over {percall.SAMPLES:,} rounds after {percall.WARMUP} warm-up rounds, each round the tool call, the
+same vendor requests made directly as the tool makes them (async httpx2), and the SDK floor's echo call, in turn (p99
+by nearest rank). Both servers are spoken to by a raw JSON-RPC client over stdio (newline-delimited JSON, 2026-07-28
+era), so no client-side work is counted. The net cost is the tool's median round trip less the floor's median and the
+direct requests' median: jobctl-mcp's own work per call; the range beside it is the same figure over each of
+{percall.BLOCKS} blocks of consecutive rounds. CPU per call is each server process's user and system time over the
+rounds (from /proc), and this process's for the direct requests: a figure other processes on the machine barely move,
+where they do move wall-clock time. Throughput over {throughput.WINDOWS} windows of {throughput.WINDOW_SECONDS:g} s;
+idle memory over the cold starts. Memory growth is read in one process, from call {memory.WARM:,} to call
+{memory.CALLS:,}. Byte counts are exact, as compact JSON; tokens are estimated as bytes/4."""
 # Each phase is bounded, so that a hung server ends the run with its log instead of never.
 LIMITS = {"1 cold start": 120, "2 per-call cost": 180, "4 memory": 120, "5 context cost": 90, "3 throughput": 180}
 BUSY_WARNING = 0.10

@@ -25,6 +25,7 @@ from jobctl_mcp.sandbox import Sandbox
 from jobctl_mcp.tools import ALL_TOOLS
 from tests.browser.chromium import Page, chromium, find_chromium
 from tests.browser.host import Scenario, hosting, wire
+from tests.cases import settle
 from tests.conftest import Sleeps, data, sandbox_server
 
 CHROMIUM = find_chromium()
@@ -169,7 +170,8 @@ async def test_the_board_shows_each_job_with_its_status_progress_and_local_times
             (name, asked), *_ = await called(shown.scenario)
             assert name in READ_ONLY
             assert name == "commvault-get-job-details"
-            assert sandbox.commvault.requests_matching("GET", f"/Job/{asked['jobId']}")
+            # The host saw the call as it went out: the vendor sees its request a moment later.
+            await settle(lambda: bool(sandbox.commvault.requests_matching("GET", f"/Job/{asked['jobId']}")))
             running = next(job for job in jobs if job["status"] == "Running")
             before = round(running["percentComplete"])
             await shown.wait_for(f"({ROWS})['commvault:{running['jobId']}'].progress > {before}")

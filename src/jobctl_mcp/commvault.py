@@ -7,10 +7,11 @@ import base64
 import logging
 import platform
 import re
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, ClassVar, Literal, Self
+from functools import partial
+from typing import Annotated, Any, ClassVar, Literal, Self, TypeVar
 
 import anyio
 from pydantic import BeforeValidator, Field, SecretStr, model_validator
@@ -33,6 +34,7 @@ from jobctl_mcp.errors import AuthError, JobctlError, NotFoundError, VendorAPIEr
 from jobctl_mcp.spec import READ, Advice, AnySpec, Hints, ToolInput, ToolOutput, ToolSpec, VendorText, whole_number
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 LOGIN = Route("POST", "/Login")
 CREATE_TASK = Route("POST", "/CreateTask")
@@ -197,12 +199,25 @@ class CommvaultClient(VendorClient):
         self._token = _with_prefix(api_key.get_secret_value()) if api_key else None
         self._login = (username, password) if api_key is None and username and password else None
         self._login_lock = anyio.Lock()
+        self._logins: int = 0
+        self._login_failure: JobctlError | None = None
 
     async def auth_headers(self) -> dict[str, str]:
         if self._token is None:
+            before = self._logins
             async with self._login_lock:
                 if self._token is None:
-                    self._token = await self._log_in()
+                    if self._logins != before and self._login_failure is not None:
+                        # A login tried while this request waited for it failed: requests sent together share its
+                        # answer, so that a wrong password costs one refused login (Commvault locks accounts).
+                        raise self._login_failure
+                    self._logins += 1
+                    try:
+                        self._token = await self._log_in()
+                    except JobctlError as exc:
+                        self._login_failure = exc
+                        raise
+                    self._login_failure = None
         return {"Authtoken": self._token}
 
     async def reauthenticate(self, rejected: Mapping[str, str]) -> bool:
@@ -665,6 +680,8 @@ def read_job(data: Any, job_id: int) -> JobDetails | None:
     if (page := _job_page(data)) is None:
         return None
     _, summaries, _ = page
+    if not summaries and json_list(json_object(data).get("jobs")):
+        return None  # entries, none of them readable as a job: an answer this reader cannot use, not a missing job
     if not summaries:
         # Commvault answers an unknown id with an empty list (commvault.md §4.3).
         raise NotFoundError(
@@ -678,28 +695,45 @@ def read_job(data: Any, job_id: int) -> JobDetails | None:
 
 
 async def get_job_details(client: CommvaultClient, args: JobDetailsInput) -> JobDetails:
-    job = await client.get_job(args.jobId)
-    why: dict[str, Any] = {"raw": job.raw if args.raw else None}
-    # Who started it and why it waits come from the job's details, who stopped it from its events: both only
-    # add to the summary, so a failure to read them costs the agent those fields, not the answer.
-    try:
-        detail = await client.call(
-            f"get details of job {args.jobId}", JOB_DETAILS, _job_detail, "job details",
+    # The three reads go out together, so that against a distant CommServe the call waits one round trip, not three.
+    summary: list[JobDetails | JobctlError] = []
+    details: list[dict[str, Any] | JobctlError] = []
+    events: list[list[Event] | JobctlError] = []
+    async with anyio.create_task_group() as group:
+        group.start_soon(_settle, summary, partial(client.get_job, args.jobId))
+        group.start_soon(_settle, details, partial(
+            client.call, f"get details of job {args.jobId}", JOB_DETAILS, _job_detail, "job details",
             send=Send(json={"jobId": args.jobId}),
-        )  # fmt: skip
-        events = await client.call(
-            f"get events of job {args.jobId}", EVENTS, _events, "an event list", send=Send(params={"jobId": args.jobId})
-        )
-    except JobctlError as exc:
-        log.warning("Commvault: job %s read, but not its details or events: %s", args.jobId, exc)
+        ))  # fmt: skip
+        group.start_soon(_settle, events, partial(
+            client.call, f"get events of job {args.jobId}", EVENTS, _events, "an event list",
+            send=Send(params={"jobId": args.jobId}),
+        ))  # fmt: skip
+    if isinstance(job := summary[0], JobctlError):
+        raise job
+    why: dict[str, Any] = {"raw": job.raw if args.raw else None}
+    # Who started it and why it waits come from the job's details, who stopped it from its events: both only add
+    # to the summary, so a failure to read them costs the agent those fields, not the answer.
+    detail, listed = details[0], events[0]
+    if isinstance(detail, JobctlError) or isinstance(listed, JobctlError):
+        failed = detail if isinstance(detail, JobctlError) else listed
+        log.warning("Commvault: job %s read, but not its details or events: %s", args.jobId, failed)
         return job.model_copy(update=why)
     delay = _text(json_object(detail.get("progressInfo")).get("reasonForJobDelay"))
     if delay and (job.reason is None) and (not FINISHED.search(job.status) or FAILED.search(job.status)):
         why["reason"] = delay
     why["startedBy"] = json_str(json_object(detail.get("generalInfo")).get("jobStartedBy"))
-    why["stoppedBy"] = _stopped_by([*(e.description for e in events), delay or ""], events, job)
-    why["events"] = events[:MAX_EVENTS]
+    why["stoppedBy"] = _stopped_by([*(e.description for e in listed), delay or ""], listed, job)
+    why["events"] = listed[:MAX_EVENTS]
     return job.model_copy(update=why)
+
+
+async def _settle(into: list[T | JobctlError], read: Callable[[], Awaitable[T]]) -> None:
+    """`read`'s answer, or the error it raised, appended to `into`: one failed read does not cancel the others."""
+    try:
+        into.append(await read())
+    except JobctlError as exc:
+        into.append(exc)
 
 
 MAX_EVENTS = 10
