@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 from mcp import Client
 
+from jobctl_mcp.client import _CONTROL, _INVISIBLE, plain_text  # pyright: ignore[reportPrivateUsage]
 from jobctl_mcp.sandbox import Sandbox
 from jobctl_mcp.sandbox.faults import Fault
 from tests.cases import CRON, Agent
@@ -164,3 +166,18 @@ async def test_a_raw_object_keeps_its_lines_but_loses_invisible_characters(clien
     sandbox.qovery.faults.add(Fault("response", path="^/job", status=200, body=job))
     raw = data(await client.call_tool("get-job-id", {"jobId": CRON, "raw": True}))["raw"]
     assert raw["description"] == "a\nbcdef" + "x" * (100 - 13)
+
+
+def test_text_that_looks_plain_to_the_quick_check_has_nothing_to_clean() -> None:
+    # plain_text and shown skip their regular expressions for printable text: that is sound only while every
+    # character they remove or replace is unprintable.
+    everything = "".join(map(chr, range(sys.maxunicode + 1)))
+    found = (match.group() for pattern in (_CONTROL, _INVISIBLE) for match in pattern.finditer(everything))
+    removed = {character for run in found for character in run}
+    assert len(removed) > 200
+    assert not any(character.isprintable() for character in removed)
+    samples = ["fs01", "a  b", " lead", "trail ", "x" * 301, "tab\there", "nb\u00a0sp", "rtl\u202eexe", "ok text"]
+    for sample in samples:
+        assert plain_text(sample) == " ".join(_CONTROL.sub(" ", _INVISIBLE.sub("", sample)).split())[:299] + (
+            "…" if len(sample) > 300 else ""
+        )

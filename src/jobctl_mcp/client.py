@@ -12,7 +12,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import quote
 
@@ -209,8 +209,16 @@ def not_a(expected: str, data: Any) -> str:
 
 def plain_text(value: str, limit: int = 300) -> str:
     """Vendor text made safe to show an agent or a human: one line, no control or invisible characters, bounded."""
+    if _already_plain(value, limit):
+        return value
     text = " ".join(_CONTROL.sub(" ", _INVISIBLE.sub("", value)).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _already_plain(value: str, limit: int) -> bool:
+    """Whether plain_text would return `value` as it is: most vendor strings are, and this check is cheap.
+    Every control and invisible character is unprintable (a test holds this), and so is every space but U+0020."""
+    return len(value) <= limit and value.isprintable() and "  " not in value and value == value.strip(" ")
 
 
 # The longest string any tool result carries; VendorText fields are cut shorter (plain_text's default).
@@ -224,8 +232,10 @@ def shown(value: Any, scrub: Callable[[str], str], *, verbatim: bool = False) ->
     """`value` (a JSON-shaped tool result) as an agent may see it: every string cleaned and bounded, by type rather
     than field by field, and every credential the clients hold replaced, whether the answer was a success or not."""
     if isinstance(value, str):
-        text = scrub(_INVISIBLE.sub("", value))
-        return text if verbatim else scrub(plain_text(text, LONGEST_SHOWN))
+        text = scrub(value if value.isprintable() else _INVISIBLE.sub("", value))
+        if verbatim or _already_plain(text, LONGEST_SHOWN):
+            return text
+        return scrub(plain_text(text, LONGEST_SHOWN))
     if isinstance(value, dict):
         items: dict[Any, Any] = value  # pyright: ignore[reportUnknownVariableType]
         return {
@@ -239,10 +249,14 @@ def shown(value: Any, scrub: Callable[[str], str], *, verbatim: bool = False) ->
 
 def scrubber(secrets: list[str]) -> Callable[[str], str]:
     """A function that replaces each of `secrets` in a text (values of fewer than 4 characters are too common)."""
-    found = sorted({secret for secret in secrets if len(secret) >= 4}, key=len, reverse=True)
-    if not found:
+    return _replacing(frozenset(secret for secret in secrets if len(secret) >= 4))
+
+
+@lru_cache(maxsize=1)  # the credentials change only on a new login: every call reuses the last pattern
+def _replacing(secrets: frozenset[str]) -> Callable[[str], str]:
+    if not secrets:
         return lambda text: text
-    pattern = re.compile("|".join(map(re.escape, found)))
+    pattern = re.compile("|".join(map(re.escape, sorted(secrets, key=len, reverse=True))))
     return lambda text: pattern.sub("[redacted]", text) if text else text
 
 
