@@ -4,6 +4,7 @@ and what those tests share: an agent that keeps what it was told, one server for
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import AsyncGenerator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from mcp_types import CallToolResult
 from jobctl_mcp.client import Route
 from jobctl_mcp.sandbox import COMMVAULT_API_KEY, Sandbox
 from jobctl_mcp.sandbox.examples import EXAMPLES
-from jobctl_mcp.sandbox.faults import Fault, RecordedRequest, VendorSim
+from jobctl_mcp.sandbox.faults import Fault, FaultKind, RecordedRequest, VendorSim
 from jobctl_mcp.sandbox.qovery import NIGHTLY_REPORT
 from jobctl_mcp.spec import AnySpec
 from jobctl_mcp.tools import ALL_TOOLS
@@ -54,7 +55,7 @@ class ToolCase:
     def sim(self, sandbox: Sandbox) -> VendorSim:
         return sandbox.commvault if self.vendor == "commvault" else sandbox.qovery
 
-    def fault(self, kind: Literal["response", "connect", "timeout", "reset", "delay"], **options: Any) -> Fault:
+    def fault(self, kind: FaultKind, **options: Any) -> Fault:
         """A fault on this tool's own request only (not on a login, nor on a read made before or after it)."""
         return Fault(kind, method=self.method, path=self.path, **options)
 
@@ -142,9 +143,12 @@ class Shared:
 
 
 @asynccontextmanager
-async def shared_server(env: dict[str, str] | None = None, **settings: Any) -> AsyncGenerator[Shared]:
-    """A Shared server with these settings; `env` replaces the default vendor variables (the Commvault API key)."""
-    sandbox, sleeps = Sandbox(), Sleeps()
+async def shared_server(
+    env: dict[str, str] | None = None, clock: Callable[[], float] = time.time, **settings: Any
+) -> AsyncGenerator[Shared]:
+    """A Shared server with these settings; `env` replaces the default vendor variables (the Commvault API key),
+    and `clock` is the sandbox's."""
+    sandbox, sleeps = Sandbox(clock), Sleeps()
     server = sandbox_server(sandbox, sleeps, env or {"COMMVAULT_API_KEY": COMMVAULT_API_KEY}, **settings)
     async with Client(server) as client:
         yield Shared(sandbox, sleeps, client)

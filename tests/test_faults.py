@@ -4,9 +4,11 @@ line, and the vendor sees exactly the requests the retry policy allows (test_err
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any, Literal
 
 import anyio
@@ -16,7 +18,7 @@ from mcp_types import CallToolResult
 
 from jobctl_mcp.client import MAX_RESPONSE_BYTES
 from jobctl_mcp.sandbox import Sandbox
-from jobctl_mcp.sandbox.faults import Fault
+from jobctl_mcp.sandbox.faults import GARBLED_NUMBER, Fault
 from jobctl_mcp.tools import ALL_TOOLS
 from tests.cases import CASES, CRON, Agent, Shared, ToolCase, case_id, shared_server
 from tests.conftest import data, error, text
@@ -263,222 +265,53 @@ async def test_vendor_fault(case: ToolCase, scenario: Scenario, shared: Shared, 
     assert sum(sleeps) < CALL_TIMEOUT
 
 
-# ---- answers with the right shape and the wrong types inside: read defensively, never a crash ----------------
+# ---- answers in the vendor's own shape with the wrong types inside: read defensively, never a crash ------------
 
-CHAOTIC_SUMMARY: dict[str, Any] = {
-    "jobId": 9612,
-    "status": {"text": "Running"},
-    "localizedStatus": ["Running"],
-    "jobType": 7,
-    "subclient": [1, 2],
-    "destClientName": 5,
-    "percentComplete": "half",
-    "jobStartTime": 10**30,
-    "jobEndTime": -5,
-    "currentPhaseName": {"name": "Scan"},
-    "pendingReason": 17,
-    "backupLevelName": False,
-}
-CHAOTIC_COMMVAULT: dict[str, Any] = {
-    "errorCode": "0",
-    "taskId": 1088,
-    "jobIds": ["9700", "x", 8.5, None, True, "\u0661\u0662", 9701],
-    "totalRecordsWithoutPaging": 1,
-    "jobs": [{"jobSummary": CHAOTIC_SUMMARY}, {"jobSummary": "x"}, 5, {"jobSummary": {"jobId": "abc"}}],
-    "clientProperties": [
-        {"client": {"clientEntity": {"clientId": "7", "clientName": "fs01", "hostName": 5}, "idaList": "x"}},
-        {"client": {"clientEntity": {"clientId": None}}},
-        "x",
-    ],
-    "subClientProperties": [
-        {"subClientEntity": {"subclientId": 12, "clientId": 7, "subclientName": ["x"]}, "commonProperties": 3},
-        {"subClientEntity": {"subclientId": "abc"}},
-        None,
-    ],
-    "browseResponses": [
-        {"browseResult": {"dataResultSet": [{"path": "/var/www/a", "displayName": "a", "size": "big", "flags": 1}]}},
-        "x",
-    ],
-}
-CHAOTIC_QOVERY: dict[str, Any] = {
-    "id": CRON,
-    "name": "nightly-report",
-    "state": "DEPLOYED",
-    "job_type": 5,
-    "description": ["d"],
-    "environment": "e",
-    "source": {"image": "x", "docker": 5},
-    "schedule": {"cronjob": "x", "on_start": 1},
-    "cpu": "lots",
-    "memory": 1.5,
-    "auto_deploy": "yes",
-    "updated_at": 5,
-    "status_details": [],
-    "service_deployment_status": {"a": 1},
-    "last_deployment_date": [],
-    "deployment_request_id": 5,
-    "results": [{"git_commit_id": "abc1234", "created_at": 7, "message": ["m"], "tag": 5}, "x", None, 7, {}],
-    "clean_kubernetes_jobs": [1, "cleanup-temp-1", None],
-}
-# The discovery answers are lists under "results" too: a service, a deployment and log lines of wrong types.
-CHAOTIC_QOVERY["results"] += [
-    {"id": CRON, "name": "nightly-report", "service_type": "JOB", "project_id": "p", "project_name": 5},
-    {"status": "DEPLOYMENT_ERROR", "identifier": "x", "auditing_data": {"created_at": 5}, "details": []},
-]
+# What the agent gets from each tool when its own request is answered garbled (sandbox fault "garble": every second
+# value of another type, one junk item more in every list), against a sandbox whose clock stands still. A reviewed
+# snapshot: after a deliberate change, `UPDATE_SNAPSHOT=1 .venv/bin/python -m pytest tests/test_faults.py -k
+# garbled` rewrites it (a new tool's entry is added the same way), and its diff is what a reviewer reads.
+GARBLED = Path(__file__).with_name("garbled.snapshot.json")
+STILL = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 
 
-def _nothing_read(**known: Any) -> dict[str, Any]:
-    return dict.fromkeys(_QOVERY_JOB_FIELDS) | known
+@pytest.fixture(scope="module")
+async def still_server() -> AsyncGenerator[Shared]:
+    async with shared_server(clock=lambda: STILL) as shared:
+        yield shared
 
 
-_QOVERY_JOB_FIELDS = (
-    "jobType", "description", "environmentId", "source", "cpu", "memory", "maxDurationSeconds", "maxNbRestart",
-    "autoDeploy", "updatedAt", "raw",
-)  # fmt: skip
-_UNREAD_SUMMARY: dict[str, Any] = {
-    "jobId": 9612, "status": "Unknown", "jobType": None, "client": None, "clientId": None, "subclient": None,
-    "subclientId": None, "backupLevel": None, "percentComplete": None, "startTime": None, "endTime": None,
-    "phase": None, "reason": None, "failedFiles": None, "failedFolders": None,
-}  # fmt: skip
-_UNREAD_STATUS: dict[str, Any] = {
-    "jobId": CRON, "state": "DEPLOYED", "deploymentStatus": None, "action": None, "actionStatus": None,
-    "lastDeploymentDate": None, "deploymentRequestId": None,
-}  # fmt: skip
-_CHAOTIC_JOB = _nothing_read(id=CRON, name="nightly-report", schedule="lifecycle on start")
-# What the agent gets when the tool's own request is answered with CHAOTIC_*: every value of the wrong type is
-# null (or a list without it), what has the right type is kept, and reads made after the answer are the job's own.
-DEFENSIVE_READS: dict[str, dict[str, Any]] = {
-    "commvault-run-backup-job": {"taskId": 1088, "jobIds": [9700, 9701], "note": None},
-    "commvault-run-restore-job": {"taskId": 1088, "jobIds": [9700, 9701]},
-    "commvault-list-jobs": {"total": 1, "offset": 0, "nextOffset": None, "jobs": [_UNREAD_SUMMARY], "note": None},
-    # Who started it and its events come from the reads after the garbled answer: the job's own.
-    "commvault-get-job-details": {**_UNREAD_SUMMARY, "raw": None, "startedBy": "admin", "stoppedBy": None},
-    "commvault-list-clients": {
-        "total": 1,
-        "offset": 0,
-        "nextOffset": None,
-        "clients": [{"clientId": 7, "name": "fs01", "hostName": None, "displayName": None, "agents": []}],
-    },
-    "commvault-list-subclients": {
-        "clientId": 7,
-        "client": "fs01.example.com",  # from the client list read before the garbled answer
-        "total": 1,
-        "subclients": [
-            {
-                "subclientId": 12,
-                "name": "12",
-                "clientId": 7,
-                "client": None,
-                "backupsetId": None,
-                "backupset": None,
-                "instanceId": None,
-                "instance": None,
-                "appName": None,
-                "applicationId": None,
-                "lastBackupTime": None,
-                "isDefault": None,
-            }
-        ],
-    },
-    "commvault-browse-backup": {
-        "subclientId": 12,
-        "path": "/var/www",
-        "asOf": None,
-        "total": 1,
-        "offset": 0,
-        "nextOffset": None,
-        "note": None,
-        "items": [
-            {
-                "name": "a",
-                "path": "/var/www/a",
-                "isFolder": True,
-                "size": None,
-                "modifiedTime": None,
-                "backupTime": None,
-                "backupJobId": None,
-            }
-        ],
-    },
-    # A service whose project has no name is no job to show; a deployment without an execution id has no log.
-    "qovery-list-jobs": {"total": 0, "offset": 0, "nextOffset": None, "jobs": []},
-    "qovery-list-deployments": {
-        "jobId": "5e2c8a71-9d3f-4b6e-a0c4-7f1b3d5e9a62",
-        "deployments": [
-            {
-                "id": None,
-                "status": "DEPLOYMENT_ERROR",
-                "triggeredBy": None,
-                "origin": None,
-                "version": None,
-                "startedAt": None,
-                "durationSeconds": None,
-            }
-        ],
-        "log": None,
-    },
-    # An action's answer is only checked for an error inside; the status comes from the re-read that follows.
-    "commvault-kill-running-job": {"jobId": 9669, "action": "kill", "status": "Running"},
-    "commvault-suspend-running-job": {"jobId": 9669, "action": "suspend", "status": "Running"},
-    "commvault-resume-suspended-job": {"jobId": 9670, "action": "resume", "status": "Suspended"},
-    "get-job-id": _CHAOTIC_JOB,
-    "edit-job": {
-        **_CHAOTIC_JOB,
-        "note": "Saved. It applies at the next deployment: call redeploy-job to apply it now.",
-    },
-    "delete-job": {"jobId": CRON, "action": "delete", "status": None},
-    "list-last-job-commits": {
-        "jobId": "a41e7d3c-2f9b-4b61-8d0e-5c7a9f1b2e34",
-        "total": 1,
-        "commits": [{"gitCommitId": "abc1234", "createdAt": None, "author": None, "message": None, "tag": None}],
-    },
-    "get-job-status": {**_UNREAD_STATUS, "raw": None},
-    "clean-failed-job": {"jobId": "0b9e6f2d-3c4a-4e1b-8f7d-2a6c5e9b1d03", "cleanedKubernetesJobs": ["cleanup-temp-1"]},
-    **{
-        tool: {"jobId": CRON, "action": tool.removesuffix("-job"), "status": _UNREAD_STATUS}
-        for tool in ("deploy-job", "redeploy-job", "stop-job", "uninstall-job")
-    },
-    "deploy-job": {"jobId": CRON, "action": "deploy", "status": _UNREAD_STATUS, "note": None},
-    # The first poll reads the garbled answer as a job not yet finished; the next reads the real one.
-    "wait-for-job[commvault]": {
-        "vendor": "commvault",
-        "jobId": 9612,
-        "finished": True,
-        "succeeded": True,
-        "state": "Completed w/ one or more errors",
-        "waitedSeconds": 0.2,
-        "polls": 2,
-        "note": None,
-        "qovery": None,
-    },
-    "wait-for-job[qovery]": {
-        "vendor": "qovery",
-        "jobId": CRON,
-        "finished": True,
-        "succeeded": True,
-        "state": "DEPLOYED",
-        "waitedSeconds": 0.0,
-        "polls": 1,
-        "note": None,
-        "commvault": None,
-        "qovery": _UNREAD_STATUS,
-    },
-}
+@cache
+def garbled_snapshot() -> dict[str, Any]:
+    return json.loads(GARBLED.read_text()) if GARBLED.exists() else {}
 
 
 @pytest.mark.parametrize("case", CASES, ids=case_id)
-async def test_wrong_types_inside_an_answer_are_read_defensively(
-    case: ToolCase, shared: Shared, transcript: list[str]
+async def test_a_garbled_answer_is_read_defensively(
+    case: ToolCase, still_server: Shared, transcript: list[str]
 ) -> None:
-    body = CHAOTIC_COMMVAULT if case.vendor == "commvault" else CHAOTIC_QOVERY
-    case.sim(shared.sandbox).faults.add(case.fault("response", status=200, body=body))
-    result = data(await Agent(shared.client, transcript).call(case.tool, case.arguments))
-    if case.tool == "commvault-get-job-details":  # the job's own events, whose times follow the sandbox's clock
-        assert [event["severity"] for event in result.pop("events")] == ["Minor", "Minor"]
-    if case.id == "wait-for-job[commvault]":
-        summary = result.pop("commvault")  # the real job, whose times follow the sandbox's clock
-        assert (summary["jobId"], summary["status"]) == (9612, "Completed w/ one or more errors")
-    assert result == DEFENSIVE_READS[case.id]
+    shared = still_server.fresh()
+    case.sim(shared.sandbox).faults.add(case.fault("garble"))
+    result = await Agent(shared.client, transcript).call(case.tool, case.arguments)
+    # Never a crash: a value of the wrong type is left out (null, or one item fewer) and what has the right type is
+    # kept, or, when what identifies the answer is unreadable, the vendor's error line says the answer is unusable.
+    if result.is_error:
+        got: dict[str, Any] = {"error": error(result)}
+        assert got["error"].startswith(f"Error executing tool {case.tool}: {case.vendor.capitalize()} "), got
+    else:
+        got = data(result)
+    read = json.dumps({key: value for key, value in got.items() if key != "raw"})
+    assert "garbled" not in read  # no number or flag read from text
+    assert str(GARBLED_NUMBER) not in read  # no text made of a number
+    if os.environ.get("UPDATE_SNAPSHOT"):
+        GARBLED.write_text(json.dumps({**garbled_snapshot(), case.id: got}, indent=2, sort_keys=True) + "\n")
+        garbled_snapshot.cache_clear()
+    assert case.id in garbled_snapshot(), f"no entry for {case.id} in {GARBLED.name}: regenerate it (see above)"
+    assert got == garbled_snapshot()[case.id]
+
+
+def test_the_garbled_snapshot_holds_exactly_the_cases() -> None:
+    assert sorted(garbled_snapshot()) == sorted(case.id for case in CASES)
 
 
 # ---- a huge answer: the tool stays small and says how to ask for less --------------------------------------------

@@ -143,21 +143,32 @@ class Job(ToolOutput):
 
 
 def _describe_source(source: dict[str, Any]) -> str | None:
+    """The job's source in one line, from the text fields that are text; None when what names it is unreadable."""
     if image := json_object(source.get("image")):
-        registry = str(json_object(image.get("registry")).get("url") or "").removeprefix("https://").rstrip("/")
-        name = f"{registry}/{image.get('image_name')}" if registry else image.get("image_name")
-        return f"image {name}:{image.get('tag')}"
+        if (name := json_str(image.get("image_name"))) is None:
+            return None
+        registry = (json_str(json_object(image.get("registry")).get("url")) or "").removeprefix("https://").rstrip("/")
+        tag = json_str(image.get("tag"))
+        return f"image {registry + '/' if registry else ''}{name}" + (f":{tag}" if tag else "")
     if repo := json_object(json_object(source.get("docker")).get("git_repository")):
-        deployed = repo.get("deployed_commit_id")
-        at = f" (deployed {str(deployed)[:12]})" if deployed else ""
-        return f"git {repo.get('url')} branch {repo.get('branch') or 'default'}{at}"
+        if (url := json_str(repo.get("url"))) is None:
+            return None
+        deployed = json_str(repo.get("deployed_commit_id"))
+        at = f" (deployed {deployed[:12]})" if deployed else ""
+        return f"git {url} branch {json_str(repo.get('branch')) or 'default'}{at}"
     return None
+
+
+_LIFECYCLE = ("on_start", "on_stop", "on_delete")
 
 
 def _describe_schedule(schedule: dict[str, Any]) -> str | None:
     if cron := json_object(schedule.get("cronjob")):
-        return f"cron '{cron.get('scheduled_at')}' {cron.get('timezone') or 'Etc/UTC'}"
-    events = [event.removeprefix("on_") for event in ("on_start", "on_stop", "on_delete") if schedule.get(event)]
+        if (expression := json_str(cron.get("scheduled_at"))) is None:
+            return None
+        return f"cron '{expression}' {json_str(cron.get('timezone')) or 'Etc/UTC'}"
+    # Each lifecycle event the job runs on is an object (its entrypoint and arguments), possibly empty.
+    events = [event.removeprefix("on_") for event in _LIFECYCLE if isinstance(schedule.get(event), dict)]
     return f"lifecycle on {', '.join(events)}" if events else None
 
 

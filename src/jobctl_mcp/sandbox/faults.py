@@ -1,10 +1,12 @@
 """What every simulated vendor shares: request recording, fault injection and routing.
 
-Faults are armed on a FaultPlan; "response"/"delay" act inside the ASGI app, the others in the in-process transport.
+Faults are armed on a FaultPlan; "response", "garble" and "delay" act inside the ASGI app, the others in the
+in-process transport.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import threading
@@ -19,8 +21,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-FaultKind = Literal["response", "connect", "timeout", "reset", "delay"]
-APP_KINDS: frozenset[FaultKind] = frozenset({"response", "delay"})
+FaultKind = Literal["response", "garble", "connect", "timeout", "reset", "delay"]
+APP_KINDS: frozenset[FaultKind] = frozenset({"response", "garble", "delay"})
 TRANSPORT_KINDS: frozenset[FaultKind] = frozenset({"connect", "timeout", "reset"})
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
@@ -144,6 +146,42 @@ def _fault_response(fault: Fault) -> Response:
     return Response(content, status_code=fault.status, headers=dict(fault.headers), media_type=media_type)
 
 
+GARBLED_NUMBER = 770077
+# What "garble" puts in place of a value: another JSON type, never one a reader could take for the original.
+_WRONG_TYPE: dict[type, Any] = {
+    str: GARBLED_NUMBER,
+    int: "garbled",
+    float: "garbled",
+    bool: "garbled",
+    type(None): ["garbled"],
+}
+# Values that say what an object is (its id, name or state) are left alone: without them the answer is no answer
+# about the thing asked for, which the unusable-answer tests cover, and every other value would go unread.
+_IDENTITY = re.compile(r"(?i)(id|name|state|status)$")
+
+
+def _garbled(response: Response) -> Response:
+    """The vendor's own answer in its own shape with wrong types inside: every second value that is not an identity
+    (in document order) of another JSON type, and an item of the wrong type at the end of every list. The request
+    itself has been acted on."""
+    raw = getattr(response, "body", None)  # a streamed answer has none: it is sent as it is
+    if not isinstance(raw, bytes) or (body := _parse_json(raw)) is None:
+        return response
+    count = itertools.count()
+
+    def garble(value: Any, key: str = "") -> Any:
+        if isinstance(value, dict):
+            return {name: garble(item, name) for name, item in cast(dict[str, Any], value).items()}
+        if isinstance(value, list):
+            return [*(garble(item, key) for item in cast(list[Any], value)), ["garbled"]]
+        if _IDENTITY.search(key) or next(count) % 2 == 0:
+            return value
+        return _WRONG_TYPE[type(value)]
+
+    headers = {k: v for k, v in response.headers.items() if k.lower() not in ("content-length", "content-type")}
+    return Response(json.dumps(garble(body)), response.status_code, headers, "application/json")
+
+
 async def _hold(request: Request, seconds: float) -> None:
     """Wait `seconds` before answering, or less if the client goes away meanwhile, as a real server notices."""
     with anyio.move_on_after(seconds):
@@ -185,12 +223,13 @@ class VendorSim:
         fault = self.faults.take(recorded.method, recorded.path, APP_KINDS)
         if fault is not None and fault.kind == "response":
             return _fault_response(fault)
-        if fault is not None:
+        if fault is not None and fault.kind == "delay":
             await _hold(request, fault.seconds)
         try:
-            return self._route(recorded)
+            response = self._route(recorded)
         except Reject as reject:
-            return reject.response
+            response = reject.response
+        return _garbled(response) if fault is not None and fault.kind == "garble" else response
 
     async def _record(self, request: Request) -> RecordedRequest:
         raw = await request.body()

@@ -397,6 +397,7 @@ class QoverySim(VendorSim):
             "API",
             self._revisions[job_id],
             failure_for(job) if action == "DEPLOY" else None,
+            Deployment.request_id_for(job_id, len(self.history[job_id])),
         )
         self.history[job_id].append(deployment)
         status = self.statuses[job_id]

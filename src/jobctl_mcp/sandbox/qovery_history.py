@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import copy
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -83,7 +83,7 @@ class Deployment:
     origin: str
     revision: int  # the job's configuration revision it deploys
     failure: Failure | None = None
-    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    request_id: str = ""  # set from the job and its deployment count (request_id_for), so that runs compare
     updated_at: datetime | None = None
 
     @classmethod
@@ -98,6 +98,11 @@ class Deployment:
         return cls(
             copy.deepcopy(job), environment, action, state, created, who, origin, 0, failure, request_id, finished
         )
+
+    @staticmethod
+    def request_id_for(job_id: str, number: int) -> str:
+        """The id of the job's `number`th deployment requested through the API: fixed, so that runs compare."""
+        return str(uuid.uuid5(_NAMESPACE, f"{job_id}/request/{number}"))
 
     @property
     def execution_id(self) -> str:
