@@ -154,8 +154,8 @@ async def run(workdir: Path, log: IO[str], phases: Phases) -> list[Row]:
     with phases.phase("generic converter: fastmcp in bench/.venv-fastmcp"):
         baseline = converter.prepare()  # before any timing: a first install downloads from PyPI
     with loopback_vendors(workdir, log) as vendors:
-        with phases.phase("1 cold start"):
-            starts = await coldstart.measure(vendors, workdir, log)
+        with phases.phase("1 cold start"), otlp_sink() as otlp:
+            starts = await coldstart.measure(vendors, otlp, workdir, log)
         rows = [*coldstart.rows(starts), memory.idle_row(starts)]
         rows += await one_process(vendors, workdir, log, baseline, phases)
         with phases.phase("3 throughput"):

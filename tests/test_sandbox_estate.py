@@ -18,9 +18,9 @@ from jobctl_mcp.sandbox import (
     COMMVAULT_USERNAME,
     QOVERY_API_KEY,
     QOVERY_JWT,
-    CommvaultSim,
     Sandbox,
 )
+from jobctl_mcp.sandbox.commvault import CommvaultSim
 from jobctl_mcp.sandbox.qovery import (
     BACKFILL_EVENTS,
     CLEANUP_TEMP,

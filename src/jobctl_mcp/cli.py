@@ -181,8 +181,7 @@ def _vendors(settings: Settings, sandbox: bool) -> tuple[Settings, Any]:
     """The settings and transports that reach the vendors: the real ones, or the built-in sandbox."""
     if not sandbox:
         return settings, None
-    from jobctl_mcp.sandbox import Sandbox
+    from jobctl_mcp.sandbox import Sandbox, on_demand
     from jobctl_mcp.server import sandboxed
 
-    simulated = Sandbox()
-    return sandboxed(settings, simulated.env()), simulated.transports()
+    return sandboxed(settings, Sandbox.env()), on_demand()

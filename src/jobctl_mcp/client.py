@@ -13,12 +13,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property, lru_cache
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from urllib.parse import quote
 
 import anyio
 import httpx2
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 
 from jobctl_mcp import telemetry
 from jobctl_mcp.errors import (
@@ -31,6 +30,9 @@ from jobctl_mcp.errors import (
     sentences,
     status_error_class,
 )
+
+if TYPE_CHECKING:
+    from tenacity import RetryCallState
 
 log = logging.getLogger(__name__)
 
@@ -420,6 +422,9 @@ class VendorClient:
             delay = self._delay(failed, 1)
             self._waiting(failed, delay)
             await self._policy.sleep(delay)
+        # Imported by the first request that fails, not at the start: the first tools/list does not wait for it.
+        from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
+
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self._policy.retries),
             wait=self._wait,

@@ -3,10 +3,10 @@ confirmation, dry run and audit, and vendor errors turned into one-line tool err
 
 import contextlib
 import copy
-import functools
 import inspect
 import json
 import logging
+import math
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -22,8 +22,10 @@ from mcp.server.mcpserver.resolve import Elicit, Resolve
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.mcpserver.utilities.func_metadata import StrictJsonSchema
 from mcp.shared.exceptions import MCPError
+from mcp.shared.tool_name_validation import validate_and_warn_tool_name
 from mcp_types import INVALID_PARAMS, CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field, ModelWrapValidatorHandler, PrivateAttr, ValidationError, model_validator
+from pydantic.json_schema import GenerateJsonSchema
 
 from jobctl_mcp import telemetry
 from jobctl_mcp.audit import AuditTrail, Outcome, caller
@@ -76,7 +78,7 @@ def annotations(spec: AnySpec) -> ToolAnnotations:
 
 def input_schema(model: type[ToolInput]) -> dict[str, Any]:
     """The model's JSON schema without what only costs an agent's context (titles, `null` alternatives)."""
-    schema = compact_schema(model.model_json_schema(), inputs=True)
+    schema = compact_schema(model.model_json_schema(schema_generator=_Schema), inputs=True)
     schema["additionalProperties"] = False
     return schema
 
@@ -468,32 +470,68 @@ def build_tools(specs: Iterable[AnySpec], runtime: Runtime | None = None) -> lis
     runtime = runtime or Runtime()
     tools: list[Tool] = []
     # Rows share models: each schema is generated once, which keeps the start (and the first tools/list) quick.
-    inputs = functools.cache(input_schema)
-    outputs = functools.cache(output_schema)
+    inputs = _Schemas(input_schema)
+    outputs = _Schemas(output_schema)
+    # What the SDK derives from a handler that takes only the context (its argument model, the context parameter),
+    # derived once: every such handler has the same signature. Deriving it costs a model and its schema per tool.
+    plain: Tool | None = None
     for spec in specs:
-        tool = Tool.from_function(
-            handler(spec, runtime),
-            name=spec.name,
-            title=spec.title,
-            description=spec.description,
-            annotations=annotations(spec),
-            structured_output=False,  # the output schema is set below, from the row's model
-            meta=board_meta() if spec.board else None,
-        )
+        call = handler(spec, runtime)
+        row: dict[str, Any] = {  # what the tool says of itself, apart from its schemas
+            "name": spec.name,
+            "title": spec.title,
+            "description": spec.description,
+            "annotations": annotations(spec),
+            "meta": board_meta() if spec.board else None,
+        }
+        if runtime.asks_a_human(spec):  # its resolvers are its own: the SDK derives them from this handler
+            tool = Tool.from_function(call, structured_output=False, **row)
+        elif plain is None:
+            tool = plain = Tool.from_function(call, structured_output=False, **row)
+        else:
+            validate_and_warn_tool_name(spec.name)  # what from_function would have checked
+            tool = plain.model_copy(update={"fn": call, **row})
         # The SDK derives inputs from the signature, which here is only the context; publish the row's model.
         # The result is built as that model, so the SDK need not validate it once more (output_model None):
         # the schema is still published.
-        model = _output_model(spec, runtime)
-        update = {"output_schema": copy.deepcopy(outputs(model)), "output_model": None}
+        update = {"output_schema": outputs(_output_model(spec, runtime)), "output_model": None}
         metadata = tool.fn_metadata.model_copy(update=update)
-        parameters = copy.deepcopy(inputs(spec.input))
-        tools.append(tool.model_copy(update={"parameters": parameters, "fn_metadata": metadata}))
+        tools.append(tool.model_copy(update={"parameters": inputs(spec.input), "fn_metadata": metadata}))
     return tools
+
+
+class _Schemas:
+    """Each model's schema, generated on first use. The first tool to ask gets it, each later one its own copy, so
+    that no two tools share a schema (nothing changes one while the tools are built)."""
+
+    def __init__(self, generate: Callable[[Any], dict[str, Any]]) -> None:
+        self._generate = generate
+        self._made: dict[Any, dict[str, Any]] = {}
+
+    def __call__(self, model: Any) -> dict[str, Any]:
+        if (made := self._made.get(model)) is not None:
+            return copy.deepcopy(made)
+        self._made[model] = made = self._generate(model)
+        return made
+
+
+class _Schema(GenerateJsonSchema):
+    """pydantic's JSON schema generator, writing a default that is a JSON scalar as it is: pydantic builds a
+    TypeAdapter to serialize each default, about a quarter of the work of the tools' schemas."""
+
+    def encode_default(self, dft: Any) -> Any:
+        if dft is None or type(dft) in (bool, int, str) or (type(dft) is float and math.isfinite(dft)):
+            return dft
+        return super().encode_default(dft)  # anything else (enums, models, inf and nan): as pydantic would
+
+
+class _StrictSchema(_Schema, StrictJsonSchema):
+    """The generator the SDK uses for output schemas: a type that cannot be written as JSON is an error."""
 
 
 def output_schema(model: type[BaseModel]) -> dict[str, Any]:
     """The schema the SDK would derive for a tool returning `model`, without what only costs context."""
-    return compact_schema(model.model_json_schema(schema_generator=StrictJsonSchema), inputs=False)
+    return compact_schema(model.model_json_schema(schema_generator=_StrictSchema), inputs=False)
 
 
 def _output_model(spec: AnySpec, runtime: Runtime) -> type[ToolOutput]:

@@ -1,18 +1,25 @@
 """Simulated Commvault and Qovery APIs: try every tool without credentials, and fake the vendors in tests.
 
-Serve them in-process (Sandbox.transports()) or on loopback (loopback.serving, python -m jobctl_mcp.sandbox).
+Serve them in-process (Sandbox.transports(), or on_demand() for a server started with --sandbox) or on loopback
+(loopback.serving, python -m jobctl_mcp.sandbox). The simulations load when a Sandbox is first built, not with
+this package: the simulated vendors are in .commvault and .qovery, faults in .faults.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from functools import cache
+from typing import TYPE_CHECKING
 
 import httpx2
 
-from .commvault import COMMVAULT_API_KEY, COMMVAULT_PASSWORD, COMMVAULT_USERNAME, CommvaultSim
-from .faults import Fault, FaultPlan, RecordedRequest, VendorSim
-from .qovery import QOVERY_API_KEY, QOVERY_JWT, QoverySim
+from .credentials import COMMVAULT_API_KEY, COMMVAULT_PASSWORD, COMMVAULT_USERNAME, QOVERY_API_KEY, QOVERY_JWT
+
+if TYPE_CHECKING:
+    from .commvault import CommvaultSim
+    from .faults import VendorSim
+    from .qovery import QoverySim
 
 __all__ = [
     "COMMVAULT_API_KEY",
@@ -20,13 +27,8 @@ __all__ = [
     "COMMVAULT_USERNAME",
     "QOVERY_API_KEY",
     "QOVERY_JWT",
-    "CommvaultSim",
-    "Fault",
-    "FaultPlan",
-    "QoverySim",
-    "RecordedRequest",
     "Sandbox",
-    "VendorSim",
+    "on_demand",
     "sandbox_env",
 ]
 
@@ -51,11 +53,13 @@ class Sandbox:
     COMMVAULT_BASE_URL = "http://commvault.sandbox/commandcenter/api"
     QOVERY_BASE_URL = "http://qovery.sandbox"
 
+    commvault: CommvaultSim
+    qovery: QoverySim
+
     def __init__(self, clock: Callable[[], float] = time.time, *, qovery_extra_services: int = 0) -> None:
         self._clock = clock
         self._extra_services = qovery_extra_services
-        self.commvault = CommvaultSim(clock)
-        self.qovery = QoverySim(clock, extra_services=qovery_extra_services)
+        self.reset()
 
     def transports(self) -> dict[str, httpx2.AsyncBaseTransport]:
         """In-process transports to the vendors; they follow reset(), so one server can outlive many resets."""
@@ -63,11 +67,23 @@ class Sandbox:
 
     def reset(self) -> None:
         """Fresh vendors: seed data again, no requests recorded, no faults armed, no session issued."""
+        # Imported here, not with the package: see on_demand.
+        from .commvault import CommvaultSim
+        from .qovery import QoverySim
+
         self.commvault = CommvaultSim(self._clock)
         self.qovery = QoverySim(self._clock, extra_services=self._extra_services)
 
-    def env(self) -> dict[str, str]:
-        return sandbox_env(self.COMMVAULT_BASE_URL, self.QOVERY_BASE_URL)
+    @classmethod
+    def env(cls) -> dict[str, str]:
+        return sandbox_env(cls.COMMVAULT_BASE_URL, cls.QOVERY_BASE_URL)
+
+
+def on_demand() -> dict[str, httpx2.AsyncBaseTransport]:
+    """In-process transports to a Sandbox that the first request to either vendor builds (its env() is the same):
+    a server started with --sandbox answers its first tools/list without loading and seeding the simulations."""
+    sandbox = cache(Sandbox)
+    return {"commvault": _Current(lambda: sandbox().commvault), "qovery": _Current(lambda: sandbox().qovery)}
 
 
 class _Current(httpx2.AsyncBaseTransport):

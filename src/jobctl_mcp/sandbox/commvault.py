@@ -31,11 +31,8 @@ from .commvault_estate import (
     JobSpec,
     Subclient,
 )
+from .credentials import COMMVAULT_API_KEY, COMMVAULT_PASSWORD, COMMVAULT_USERNAME
 from .faults import Call, Endpoint, RecordedRequest, Reject, VendorSim, json_list, json_object
-
-COMMVAULT_USERNAME = "admin"
-COMMVAULT_PASSWORD = "sandbox-password"
-COMMVAULT_API_KEY = "QSDK sandbox-commvault-token"
 
 # webconsole/api is the legacy path of the same API (Commvault docs: "Available Web Services for REST API").
 _ROOTS = ("/commandcenter/api", "/webconsole/api")

@@ -20,6 +20,7 @@ from typing import Any
 
 from starlette.responses import JSONResponse, Response
 
+from .credentials import QOVERY_API_KEY, QOVERY_JWT
 from .faults import Call, Endpoint, RecordedRequest, Reject, VendorSim, json_object
 from .qovery_estate import (
     BACKFILL_EVENTS,
@@ -66,13 +67,6 @@ __all__ = [
     "QoverySim",
 ]
 
-QOVERY_API_KEY = "qov_sandbox_token"
-QOVERY_JWT = (
-    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
-    ".eyJzdWIiOiJzYW5kYm94LXVzZXIiLCJpc3MiOiJodHRwczovL2F1dGgucW92ZXJ5LnNhbmRib3gvIiwiYXVkIjoiaHR0cHM6Ly9hcGkucW92ZXJ5"
-    "LmNvbSIsImlhdCI6MTc1MDAwMDAwMCwiZXhwIjo0MTAyNDQ0ODAwfQ"
-    ".c2FuZGJveC1zaWduYXR1cmUtbm90LXZlcmlmaWVkISE"
-)
 # API tokens go as "Token <token>", JWTs as "Bearer <jwt>"; an API token sent as Bearer is refused
 # (Qovery's API reference introduction; qovery-cli utils/context.go).
 _AUTHORIZATIONS = frozenset({f"Token {QOVERY_API_KEY}", f"Bearer {QOVERY_JWT}"})
