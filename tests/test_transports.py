@@ -10,6 +10,7 @@ from pathlib import Path
 import anyio
 import pytest
 from mcp import Client, StdioServerParameters
+from mcp.client.stdio import stdio_client
 
 from jobctl_mcp import __version__
 from jobctl_mcp.sandbox import QOVERY_API_KEY, Sandbox, sandbox_env
@@ -48,8 +49,51 @@ async def test_streamable_http_on_loopback_against_vendors_on_loopback(tmp_path:
             with anyio.fail_after(30):
                 async with Client(url) as client:
                     await call_both_vendors(client)
-    assert [r.path for r in sandbox.commvault.requests] == ["/Login", "/Job/9669", "/JobDetails", "/Events"]
+    # One login, then the job's three reads, sent together (in any order).
+    first, *reads = [r.path for r in sandbox.commvault.requests]
+    assert (first, sorted(reads)) == ("/Login", ["/Events", "/Job/9669", "/JobDetails"])
     assert sandbox.qovery.requests[0].headers["authorization"] == f"Token {QOVERY_API_KEY}"
+
+
+# The command, saying whether the cyclic collector runs and how many objects the start put out of its reach: as it
+# begins to serve (REPORT_WHEN=serving), or at exit.
+_COLLECTOR_REPORT = """
+import atexit, gc, os, sys
+from mcp.server.mcpserver import MCPServer
+
+def report():
+    sys.stderr.write(f"COLLECTOR {gc.isenabled()} {gc.get_freeze_count()}\\n")
+
+serve = MCPServer.run_stdio_async
+async def reporting(self):
+    report()
+    await serve(self)
+
+if os.environ.get("REPORT_WHEN") == "serving":
+    MCPServer.run_stdio_async = reporting
+else:
+    atexit.register(report)
+from jobctl_mcp.cli import main
+main(sys.argv[1:])
+"""
+
+
+@pytest.mark.anyio
+async def test_the_collector_paused_for_the_start_runs_again_once_the_server_is_built(tmp_path: Path) -> None:
+    log = tmp_path / "stderr.log"
+    args = ["-c", _COLLECTOR_REPORT, "--sandbox"]
+    params = StdioServerParameters(command=sys.executable, args=args, env={"REPORT_WHEN": "serving"}, cwd=tmp_path)
+    with anyio.fail_after(30), log.open("w") as errlog:
+        async with Client(stdio_client(params, errlog=errlog)) as client:
+            await call_both_vendors(client)
+    enabled, frozen = log.read_text().split("COLLECTOR ")[1].split()[:2]
+    assert enabled == "True"
+    assert int(frozen) > 10_000  # the modules, models and schemas of the start
+
+
+def test_a_command_that_never_serves_leaves_the_collector_running() -> None:
+    version = subprocess.run([sys.executable, "-c", _COLLECTOR_REPORT, "--version"], capture_output=True, text=True)
+    assert "COLLECTOR True 0" in version.stderr
 
 
 def test_version_and_help_answer_without_serving() -> None:

@@ -4,19 +4,22 @@ check the vendor configuration."""
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
 from jobctl_mcp import __version__
-from jobctl_mcp.config import Settings, from_environment
 from jobctl_mcp.errors import ConfigError
+
+if TYPE_CHECKING:
+    from jobctl_mcp.config import Settings
 
 log = logging.getLogger("jobctl_mcp")
 
@@ -80,6 +83,10 @@ def load_settings(args: argparse.Namespace) -> Settings:
     """The settings from the environment and the files the operator named, then the command line's, which win.
 
     Raises ConfigError."""
+    # Imported here, under main's paused collector (see main): pydantic-settings and the settings model are the
+    # heaviest imports before the MCP SDK's.
+    from jobctl_mcp.config import from_environment
+
     settings = from_environment(args.env_file, args.secrets_dir)
     given = {"transport": args.transport, "host": args.host, "port": args.port, "log_level": args.log_level}
     updates: dict[str, Any] = {key: value for key, value in given.items() if value is not None}
@@ -88,6 +95,22 @@ def load_settings(args: argparse.Namespace) -> Settings:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    # A start allocates tens of thousands of long-lived objects (modules, models, schemas) and next to no garbage:
+    # the cyclic collector, which would walk them again and again, waits until the server is built (`_started`).
+    gc.disable()
+    try:
+        _main(argv)
+    finally:
+        gc.enable()
+
+
+def _started() -> None:
+    """The server is built: what exists now lives as long as the process, so the collector need never walk it."""
+    gc.freeze()
+    gc.enable()
+
+
+def _main(argv: Sequence[str] | None) -> None:
     args = parse_args(argv)
     try:
         settings = load_settings(args)
@@ -150,6 +173,7 @@ async def serve(settings: Settings, args: argparse.Namespace) -> None:
         refuse_exposure(settings, args.allow_unauthenticated)
     settings, transports = _vendors(settings, args.sandbox)
     server = create_server(settings, transports=transports, sandbox=args.sandbox)
+    _started()
     mode = " (sandbox)" if args.sandbox else ""
     if settings.transport == "stdio":
         if settings.oauth_issuer is not None:
