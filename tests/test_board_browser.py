@@ -162,7 +162,7 @@ async def test_the_board_shows_each_job_with_its_status_progress_and_local_times
                 assert row["progress"] == round(job["percentComplete"])
                 assert row["label"] == f"Progress of Commvault job {job['jobId']}"
                 assert local_clock(job["startTime"]) in row["started"]  # the viewer's time zone, not UTC
-                if job["reason"]:
+                if job.get("reason"):  # a listed job leaves out its null fields
                     assert job["reason"] in row["text"]
             await shown.screenshot("board.png", 960, tmp_path)
 
@@ -235,7 +235,7 @@ async def test_a_job_name_holding_markup_is_shown_as_text(sandbox: Sandbox, slee
     async with apps_client(sandbox, sleeps) as client:
         arguments = {"jobCategory": "Finished", "jobFilter": "All"}
         result = await client.call_tool("commvault-list-jobs", arguments)
-        assert any(EVIL in (job["client"] or "") for job in data(result)["jobs"])
+        assert any(EVIL in job.get("client", "") for job in data(result)["jobs"])
         async with board(client, result, "commvault-list-jobs", arguments) as shown:
             rows = await shown.read(ROWS)
             assert rows["commvault:9612"]["name"] == f"{EVIL} / default"

@@ -14,7 +14,7 @@ from functools import partial
 from typing import Annotated, Any, ClassVar, Literal, Self, TypeVar
 
 import anyio
-from pydantic import BeforeValidator, Field, SecretStr, model_validator
+from pydantic import BeforeValidator, Field, SecretStr, field_serializer, model_validator
 
 from jobctl_mcp.client import (
     HttpClient,
@@ -162,8 +162,13 @@ class JobList(ToolOutput):
     total: int = Field(description="Jobs matching the filters, before paging")
     offset: int
     nextOffset: int | None = Field(description="Offset of the next page; null on the last page")
-    jobs: list[Job]
+    jobs: list[Job] = Field(description="Each job without its null fields")
     note: str | None = Field(default=None, description="Set when Commvault sent more than a page: how to ask for less")
+
+    @field_serializer("jobs")
+    def _without_nulls(self, jobs: list[Job]) -> list[dict[str, Any]]:
+        # A page of jobs is what an agent reads most; a sixth of it was fields that were null.
+        return [job.model_dump(mode="json", exclude_none=True) for job in jobs]
 
 
 class JobAction(ToolOutput):
