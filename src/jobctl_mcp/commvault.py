@@ -41,7 +41,8 @@ CREATE_TASK = Route("POST", "/CreateTask")
 LIST_JOBS = Route("GET", "/Job")
 GET_JOB = Route("GET", "/Job/{jobId}")
 KILL = Route("POST", "/Job/{jobId}/action/kill")
-# The seeds' /action/suspend does not exist: Commvault suspends with /action/pause (commvault.md §3).
+# There is no /action/suspend: Commvault suspends with /action/pause (Commvault's REST API documentation,
+# "POST Job Suspend"; cvpysdk services.py, SUSPEND_JOB).
 PAUSE = Route("POST", "/Job/{jobId}/action/pause")
 RESUME = Route("POST", "/Job/{jobId}/action/resume")
 # Why a job waits or failed, who started and stopped it (cvpysdk job.py: _get_job_details, get_events).
@@ -54,11 +55,12 @@ _TOKEN_PREFIXES = ("QSDK ", "SAML ", "Bearer ")
 _NARROW = "To ask for less, narrow the query with lookupTime, jobFilter or clientId, or a smaller limit."
 _TAG = re.compile(r"<[^>]+>")
 _IMMEDIATE = {"initiatedFrom": 2, "taskType": 1, "policyType": 0, "taskFlags": {"disabled": False}}
-_BACKUP, _RESTORE = 2, 3  # subTaskType values (commvault.md §4.1)
+_BACKUP, _RESTORE = 2, 3  # subTaskType values (Commvault's backup task XML template; cvpysdk subclient.py)
 
 
 def body_error(data: Any, depth: int = 0) -> str | None:
-    """The failure Commvault reported inside a 2xx answer, if any (commvault.md §4.4)."""
+    """The failure Commvault reported inside a 2xx answer, if any: in the shapes cvpysdk job.py accepts
+    (errors[].errList[], errorCode with errorMessage) and the Login and JobDetails ones (errList, error.errList)."""
     body = json_object(data)
     code = json_int(body.get("errorCode"))
     if code is not None and code != 0:
@@ -275,7 +277,7 @@ class CommvaultClient(VendorClient):
         return _with_prefix(token)
 
     def error_inside(self, operation: str, route: Route, data: Any) -> VendorError | None:  # noqa: ARG002
-        # Commvault reports many refusals inside HTTP 200 answers (commvault.md §4.4).
+        # Commvault reports many refusals inside HTTP 200 answers (its REST API documentation; cvpysdk job.py).
         if (error := body_error(data)) is not None:
             # An action on a job that does not exist is refused this way too: that is a missing job, not a state.
             kind = NotFoundError if _NO_SUCH_JOB.search(error) else VendorAPIError
@@ -299,7 +301,7 @@ def _with_prefix(token: str) -> str:
 
 def _job_page(data: Any) -> tuple[int, list[dict[str, Any]], int] | None:
     """The total, the visible job summaries and how many hidden ones a GET /Job answer holds; None if `data` is
-    not one (commvault.md §4.3).
+    not one (Commvault's REST API documentation, "GET Job"; cvpysdk job.py).
 
     An unknown job id answers {"totalRecordsWithoutPaging": 0} with no "jobs" at all.
     """
@@ -347,7 +349,7 @@ class ListJobsInput(ToolInput):
     offset: int = Field(default=0, ge=0, description="Jobs to skip, for the next page")
 
 
-_BACKUP_OPERATION = 2  # operationType of a backup; a restore is 1001 (commvault.md §4.1)
+_BACKUP_OPERATION = 2  # operationType of a backup; a restore is 1001 (cvpysdk instance.py)
 _RESTORE_OPERATION = 1001
 _TASK_SHAPE = "body must be a CreateTask request: {'taskInfo': {'associations': [...], 'subTasks': [...]}}"
 
@@ -595,7 +597,8 @@ def parse_task(data: Any, _: ToolInput) -> TaskStarted | None:
     task_id = json_int(json_object(data).get("taskId"))
     if task_id is None:
         return None
-    # jobIds arrive as strings; scheduled tasks return only a taskId (commvault.md §4.1).
+    # jobIds arrive as strings (the CreateTask examples of Commvault's API documentation); scheduled tasks return
+    # only a taskId (cvpysdk subclient.py, _process_backup_response).
     job_ids = [j for j in map(json_int, json_list(json_object(data).get("jobIds"))) if j is not None]
     return TaskStarted(taskId=task_id, jobIds=job_ids)
 
@@ -688,7 +691,7 @@ def read_job(data: Any, job_id: int) -> JobDetails | None:
     if not summaries and json_list(json_object(data).get("jobs")):
         return None  # entries, none of them readable as a job: an answer this reader cannot use, not a missing job
     if not summaries:
-        # Commvault answers an unknown id with an empty list (commvault.md §4.3).
+        # Commvault answers an unknown id with an empty list (cvpysdk job.py retries it for a job just started).
         raise NotFoundError(
             "Commvault",
             f"get job {job_id}",
@@ -779,7 +782,7 @@ def _stopped_by(texts: list[str], events: list[Event], job: Job) -> str | None:
 
 def _action(route: Route, action: Literal["kill", "suspend", "resume"]) -> Any:
     async def act(client: CommvaultClient, args: JobIdInput) -> JobAction:
-        # Any 2xx answer without an error inside is a success, even an empty one (commvault.md §4.4, as the SDK).
+        # Any 2xx answer without an error inside is a success, even an empty one (as cvpysdk job.py decides).
         await client.call(f"{action} job {args.jobId}", route, lambda _: True, "", path={"jobId": args.jobId})
         # Commvault only records the request; re-read so the agent sees where the job went.
         # The action succeeded whatever happens here, so a failed read must not look like a failure.

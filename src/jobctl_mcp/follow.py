@@ -17,10 +17,10 @@ from jobctl_mcp.errors import NotFoundError
 from jobctl_mcp.qovery import JobStatus, QoveryClient
 from jobctl_mcp.spec import READ, ToolInput, ToolOutput, ToolSpec, Vendors, report_progress, whole_number
 
-# commvault.md §5: finished means the status contains one of these words (as cvpysdk decides).
+# Finished means the status contains one of these words (as cvpysdk job.py decides).
 _COMMVAULT_FINISHED = re.compile(r"completed|killed|committed|failed", re.IGNORECASE)
 _COMMVAULT_FAILED = re.compile(r"killed|failed", re.IGNORECASE)
-# qovery.md §4: the CLI stops on these states and fails on any state ending in ERROR.
+# qovery-cli (utils/qovery.go, WatchJob) stops on these states and fails on any state ending in ERROR.
 _QOVERY_FINISHED = frozenset({"DEPLOYED", "STOPPED", "DELETED", "CANCELED", "RESTARTED"})
 
 
@@ -94,7 +94,8 @@ async def observe_qovery(client: QoveryClient, job_id: UUID, seen_before: bool) 
     except NotFoundError:
         if not seen_before:
             raise
-        # Qovery deletes in the background and then forgets the job (qovery.md §4).
+        # Qovery deletes in the background and then forgets the job: its status answers 404 (as Qovery's Terraform
+        # provider waits for).
         return Observation("DELETED", True, True, 0.0, "DELETED", note="The job no longer exists: it was deleted.")
     status = JobStatus.from_vendor(raw)
     finished = status.state in _QOVERY_FINISHED or status.state.endswith("ERROR")

@@ -41,7 +41,7 @@ UNINSTALL = Route("POST", "/job/{jobId}/uninstall")
 # Not a tool: the cheapest read any token can make, so that `jobctl-mcp check` proves the credentials.
 ORGANIZATIONS = Route("GET", "/organization")
 
-# JobRequest, the PUT body (qovery.md §1 "Key schemas"); `source` and the groups are rebuilt separately.
+# JobRequest, the PUT body (Qovery's OpenAPI spec); `source` and the groups are rebuilt separately.
 _PLAIN_FIELDS = (
     "name", "description", "cpu", "memory", "gpu", "ephemeral_storage_in_gib", "max_nb_restart",
     "max_duration_seconds", "auto_preview", "port", "cpu_architecture", "healthchecks", "schedule",
@@ -51,7 +51,8 @@ EDITABLE_FIELDS = frozenset({*_PLAIN_FIELDS, "source", "annotations_groups", "la
 
 
 def authorization(token: str) -> str:
-    """The Authorization header for a Qovery token: API tokens use 'Token', JWTs use 'Bearer' (qovery.md §3)."""
+    """The Authorization header for a Qovery token: API tokens use 'Token', JWTs use 'Bearer' (as qovery-cli's
+    utils/context.go decides)."""
     scheme, _, rest = token.strip().partition(" ")
     if scheme.lower() in ("token", "bearer") and rest.strip():
         return f"{scheme.capitalize()} {rest.strip()}"
@@ -253,7 +254,7 @@ class QoveryClient(VendorClient):
         return await self.call(label, GET_STATUS, _status_or_none, _A_STATUS, path={"jobId": job_id})
 
     async def edit_job(self, job_id: UUID, change: dict[str, Any]) -> dict[str, Any]:
-        # PUT replaces the whole job (qovery.md §1): send the current job with the change merged in.
+        # PUT replaces the whole job (Qovery's OpenAPI spec, editJob): send the current job with the change merged in.
         request = Send(json=merge(job_request(await self.get_job(job_id)), change))
         label = f"edit job {job_id}"
         return await self.call(label, EDIT_JOB, _job_or_none, _EDITED, path={"jobId": job_id}, send=request)
