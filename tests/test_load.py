@@ -39,8 +39,9 @@ async def test_200_calls_at_once_share_one_pool_finish_despite_a_hang_and_leave_
             baseline = running_tasks()
             await many_calls_beside_a_hanging_one(agent, sandbox)
             await settle(lambda: running_tasks() == baseline)
-            # Idle connections beyond the pool's keep-alive limit were closed; the rest wait for the next call.
-            await settle(lambda: qovery.open_connections() <= KEEP_ALIVE)
+            # Idle connections beyond each pool's keep-alive limit were closed (the server sees it a moment later);
+            # the rest wait for the next call. Job details send three reads at once: Commvault's pool fills too.
+            await settle(lambda: max(qovery.open_connections(), commvault.open_connections()) <= KEEP_ALIVE)
             assert_one_pool(sandbox, commvault, qovery)
             # The server is still healthy.
             assert data(await agent.call("get-job-status", {"jobId": CRON}))["state"] == "DEPLOYED"
@@ -87,4 +88,3 @@ def assert_one_pool(sandbox: Sandbox, commvault: LoopbackServer, qovery: Loopbac
     assert len(ports) <= POOL_SIZE
     assert len(ports) > KEEP_ALIVE  # the calls really ran at once
     assert sandbox.commvault.logins == 1  # 80 Commvault calls at once, one session
-    assert commvault.open_connections() <= KEEP_ALIVE
