@@ -235,9 +235,10 @@ def shown(value: Any, scrub: Callable[[str], str], *, verbatim: bool = False) ->
     than field by field, and every credential the clients hold replaced, whether the answer was a success or not."""
     if isinstance(value, str):
         text = scrub(value if value.isprintable() else _INVISIBLE.sub("", value))
-        if verbatim or _already_plain(text, LONGEST_SHOWN):
+        if verbatim:
             return text
-        return scrub(plain_text(text, LONGEST_SHOWN))
+        plain = plain_text(text, LONGEST_SHOWN)
+        return text if plain is text else scrub(plain)  # what cleaning changed is scrubbed once more
     if isinstance(value, dict):
         items: dict[Any, Any] = value  # pyright: ignore[reportUnknownVariableType]
         return {

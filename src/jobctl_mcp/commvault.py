@@ -688,9 +688,9 @@ def read_job(data: Any, job_id: int) -> JobDetails | None:
     if (page := _job_page(data)) is None:
         return None
     _, summaries, _ = page
-    if not summaries and json_list(json_object(data).get("jobs")):
-        return None  # entries, none of them readable as a job: an answer this reader cannot use, not a missing job
     if not summaries:
+        if json_list(json_object(data).get("jobs")):
+            return None  # entries, none of them readable as a job: an answer this reader cannot use, not a missing job
         # Commvault answers an unknown id with an empty list (cvpysdk job.py retries it for a job just started).
         raise NotFoundError(
             "Commvault",
